@@ -1,0 +1,18 @@
+# Build settings for joblib's own targets (tests, examples, benchmarks, fuzzers), never for
+# consumers: they reach our targets through the private `joblib_developer` interface target.
+include_guard(GLOBAL)
+
+option(JOBLIB_WARNINGS_AS_ERRORS "Treat warnings as errors in joblib's own targets" OFF)
+set(JOBLIB_SANITIZE "" CACHE STRING
+  "Sanitizers for joblib's own targets: empty, 'address,undefined' or 'thread'")
+
+add_library(joblib_developer INTERFACE)
+target_compile_options(joblib_developer INTERFACE -Wall -Wextra -Wpedantic)
+if(JOBLIB_WARNINGS_AS_ERRORS)
+  target_compile_options(joblib_developer INTERFACE -Werror)
+endif()
+if(JOBLIB_SANITIZE)
+  target_compile_options(joblib_developer INTERFACE
+    -fsanitize=${JOBLIB_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(joblib_developer INTERFACE -fsanitize=${JOBLIB_SANITIZE})
+endif()

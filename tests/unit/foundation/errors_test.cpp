@@ -1,0 +1,60 @@
+#include "joblib/errors.hpp"
+
+#include <string>
+
+#include "catch.hpp"
+
+namespace {
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+}  // namespace
+
+TEST_CASE("every library exception derives from joblib::error and std::runtime_error") {
+  REQUIRE_THROWS_AS(throw joblib::format_error("x"), joblib::error);
+  REQUIRE_THROWS_AS(throw joblib::checksum_error("x"), joblib::format_error);
+  REQUIRE_THROWS_AS(throw joblib::type_mismatch_error("a", "b"), joblib::error);
+  REQUIRE_THROWS_AS(throw joblib::timeout_error("x"), joblib::error);
+  REQUIRE_THROWS_AS(throw joblib::cancelled_error("x"), joblib::error);
+  REQUIRE_THROWS_AS(throw joblib::error("x"), std::runtime_error);
+}
+
+TEST_CASE("format_error names the file and the offset") {
+  const joblib::format_error e("data/model.jl", 4096, "bad magic");
+  CHECK(e.path() == std::filesystem::path("data/model.jl"));
+  REQUIRE(e.offset().has_value());
+  CHECK(*e.offset() == 4096);
+  CHECK(e.reason() == "bad magic");
+  CHECK(contains(e.what(), "data/model.jl"));
+  CHECK(contains(e.what(), "4096"));
+  CHECK(contains(e.what(), "bad magic"));
+}
+
+TEST_CASE("format_error without a file keeps the offset, or neither") {
+  const joblib::format_error at(17, "truncated");
+  CHECK(at.path().empty());
+  CHECK(at.offset() == std::optional<std::uint64_t>(17));
+  CHECK(contains(at.what(), "17"));
+
+  const joblib::format_error plain("unsupported option");
+  CHECK_FALSE(plain.offset().has_value());
+  CHECK(contains(plain.what(), "unsupported option"));
+}
+
+TEST_CASE("checksum_error keeps the location of its base") {
+  try {
+    throw joblib::checksum_error("f.jl", 128, "chunk 3 checksum mismatch");
+  } catch (const joblib::format_error& e) {
+    CHECK(e.path() == std::filesystem::path("f.jl"));
+    CHECK(e.offset() == std::optional<std::uint64_t>(128));
+  }
+}
+
+TEST_CASE("type_mismatch_error names both signatures") {
+  const joblib::type_mismatch_error e("vector<f64>", "vector<i32>", "x.jl");
+  CHECK(e.expected() == "vector<f64>");
+  CHECK(e.found() == "vector<i32>");
+  CHECK(contains(e.what(), "vector<f64>"));
+  CHECK(contains(e.what(), "vector<i32>"));
+  CHECK(contains(e.what(), "x.jl"));
+}
