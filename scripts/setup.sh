@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# joblib-cpp setup for a fresh Debian 12 machine: installs the Debian packages the project
+# needs (as root: apt-get update + install; otherwise it lists what to install and stops),
+# then configures and builds the given CMake presets (default: dev).
+#
+#   bash scripts/setup.sh [--benchmarks] [--fuzz] [preset...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(g++ cmake ninja-build pkg-config ccache git
+          catch2 libzstd-dev libxxhash-dev nlohmann-json3-dev)
+presets=()
+for arg in "$@"; do
+  case $arg in
+    --benchmarks) packages+=(libbenchmark-dev libtbb-dev python3 python3-joblib python3-numpy zstd xxhash gnuplot-nox) ;;
+    --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+    --no-build) presets=(none) ;;
+    -*) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+    *) presets+=("$arg") ;;
+  esac
+done
+[[ ${#presets[@]} -gt 0 ]] || presets=(dev)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  if [[ $(id -u) == 0 ]]; then
+    echo "setup.sh: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+  else
+    echo "setup.sh: these Debian packages are missing; install them and run again:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+for preset in "${presets[@]}"; do
+  [[ $preset == none ]] && continue
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset"
+done
