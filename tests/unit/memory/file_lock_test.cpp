@@ -1,0 +1,89 @@
+#include "joblib/detail/file_lock.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "catch.hpp"
+
+namespace fs = std::filesystem;
+using joblib::detail::file_lock;
+
+namespace {
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() /
+                       ("joblib_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+}  // namespace
+
+TEST_CASE("file_lock excludes a second holder until released, then removes its file") {
+  const fs::path dir = fresh_dir("lock_basic");
+  const fs::path path = dir / "entry.lock";
+  {
+    auto first = file_lock::try_acquire(path);
+    REQUIRE(first.has_value());
+    CHECK(first->owns_lock());
+    CHECK(fs::exists(path));
+    CHECK_FALSE(file_lock::try_acquire(path).has_value());
+    CHECK_FALSE(file_lock::acquire(path, std::chrono::milliseconds(20)).has_value());
+  }
+  CHECK_FALSE(fs::exists(path));
+  auto again = file_lock::try_acquire(path);
+  CHECK(again.has_value());
+  fs::remove_all(dir);
+}
+
+TEST_CASE("file_lock moves and releases explicitly") {
+  const fs::path dir = fresh_dir("lock_move");
+  const fs::path path = dir / "a.lock";
+  auto lock = file_lock::try_acquire(path);
+  REQUIRE(lock);
+  file_lock moved = std::move(*lock);
+  CHECK_FALSE(lock->owns_lock());
+  CHECK(moved.owns_lock());
+  CHECK(moved.path() == path);
+  moved.release();
+  CHECK_FALSE(moved.owns_lock());
+  CHECK(file_lock::try_acquire(path).has_value());
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a lock held by a killed process is free at once") {
+  const fs::path dir = fresh_dir("lock_kill");
+  const fs::path path = dir / "entry.lock";
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    auto held = file_lock::try_acquire(path);
+    const char byte = held ? '1' : '0';
+    (void)!::write(ready[1], &byte, 1);
+    for (;;) ::pause();  // killed by the parent while holding the lock
+  }
+  char byte = 0;
+  REQUIRE(::read(ready[0], &byte, 1) == 1);
+  REQUIRE(byte == '1');
+  CHECK_FALSE(file_lock::try_acquire(path).has_value());
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  // The dead holder could not remove its lock file, but its lock is gone with it.
+  CHECK(fs::exists(path));
+  CHECK(file_lock::acquire(path, std::chrono::seconds(5)).has_value());
+  ::close(ready[0]);
+  ::close(ready[1]);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("file_lock reports a lock file it cannot create") {
+  REQUIRE_THROWS_AS(file_lock::try_acquire("/nonexistent-dir-joblib/x.lock"),
+                    fs::filesystem_error);
+}
