@@ -105,8 +105,8 @@ class file_lock {
   file_lock(std::filesystem::path path, int fd) : path_(std::move(path)), fd_(fd) {}
 
   static bool names_same_file(const std::filesystem::path& path, int fd) noexcept {
-    struct stat by_fd{};
-    struct stat by_path{};
+    struct stat by_fd {};
+    struct stat by_path {};
     if (::fstat(fd, &by_fd) != 0 || ::stat(path.c_str(), &by_path) != 0) return false;
     return by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino;
   }

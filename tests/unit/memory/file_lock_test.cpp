@@ -15,8 +15,8 @@ using joblib::detail::file_lock;
 
 namespace {
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("joblib_test_" + name + "_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("joblib_test_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -84,6 +84,5 @@ TEST_CASE("a lock held by a killed process is free at once") {
 }
 
 TEST_CASE("file_lock reports a lock file it cannot create") {
-  REQUIRE_THROWS_AS(file_lock::try_acquire("/nonexistent-dir-joblib/x.lock"),
-                    fs::filesystem_error);
+  REQUIRE_THROWS_AS(file_lock::try_acquire("/nonexistent-dir-joblib/x.lock"), fs::filesystem_error);
 }

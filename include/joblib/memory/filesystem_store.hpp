@@ -1,0 +1,278 @@
+// joblib-cpp: where joblib::memory keeps its entries on disk.
+//
+// Layout under the cache root (the `location` given to joblib::memory):
+//
+//   <root>/CACHEDIR.TAG                       marks the tree as a cache for backup tools
+//   <root>/.gitignore                         "*": never committed by accident
+//   <root>/<function>/<k0k1>/<k2k3>/<key>.jlc one container file per entry (result + metadata)
+//   <root>/<function>/<k0k1>/<k2k3>/<key>.lock  held while a process computes that entry
+//   ...                       /<key>.jlc.tmp.<pid>.<n>  a write in progress (atomic rename)
+//
+// The two fan-out levels (256 × 256 folders, from the first hex digits of the key) keep each
+// folder small, so a function with millions of entries stays fast to look up. Entries are
+// ordered for eviction by modification time, which a cache hit refreshes (LRU, like ccache).
+#pragma once
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "joblib/config.hpp"
+
+JOBLIB_BEGIN_NAMESPACE
+
+/// Limits on a cache's size, enforced by joblib::memory after stores and on reduce_size().
+/// An unset limit does not constrain. Entries go least recently used first.
+struct cache_limits {
+  std::optional<std::uint64_t> bytes_limit{};       ///< total bytes of entry files
+  std::optional<std::uint64_t> items_limit{};       ///< number of entries
+  std::optional<std::chrono::seconds> age_limit{};  ///< since the last use of an entry
+};
+
+/// One entry file found by filesystem_store::scan().
+struct cache_entry_info {
+  std::filesystem::path path;
+  std::string function;  ///< the function folder the entry belongs to
+  std::uint64_t bytes = 0;
+  std::filesystem::file_time_type last_used;
+};
+
+/// What eviction removed.
+struct eviction_result {
+  std::uint64_t removed_entries = 0;
+  std::uint64_t removed_bytes = 0;
+  std::uint64_t remaining_entries = 0;
+  std::uint64_t remaining_bytes = 0;
+};
+
+/// The default Store of joblib::basic_memory: one file per entry in a fan-out tree.
+///
+/// Thread safety: every member is safe to call from many threads and processes at once;
+/// operations on the file system are individually atomic (rename, unlink), and a concurrent
+/// removal of an entry simply makes it a miss.
+class filesystem_store {
+ public:
+  /// File name suffix of entry files.
+  static constexpr std::string_view entry_suffix = ".jlc";
+
+  /// A store rooted at `root`; creates the root, CACHEDIR.TAG and .gitignore when missing.
+  /// Throws std::filesystem::filesystem_error when the root cannot be created.
+  explicit filesystem_store(std::filesystem::path root) : root_(std::move(root)) {
+    std::filesystem::create_directories(root_);
+    write_if_missing(
+        root_ / "CACHEDIR.TAG",
+        "Signature: 8a477f597d28d172789f06886806bc55\n"
+        "# This file is a cache directory tag created by joblib-cpp.\n"
+        "# For information about cache directory tags see https://bford.info/cachedir/\n");
+    write_if_missing(root_ / ".gitignore",
+                     "# Created by joblib-cpp: a cache, never committed.\n*\n");
+  }
+
+  /// The cache root.
+  const std::filesystem::path& root() const noexcept { return root_; }
+
+  /// Folder of one function's entries. Function names become safe folder names: characters
+  /// other than [A-Za-z0-9_.-] turn into '_', and a name that had to change gets a short hash
+  /// of the original appended so that distinct names stay distinct.
+  std::filesystem::path function_dir(std::string_view function) const {
+    return root_ / folder_name(function);
+  }
+
+  /// The entry file for `key_hex` (lowercase hex, at least 4 characters) of `function`.
+  std::filesystem::path entry_path(std::string_view function, std::string_view key_hex) const {
+    return fan_out_dir(function, key_hex) / (std::string(key_hex) + std::string(entry_suffix));
+  }
+
+  /// The lock file guarding the computation of one entry.
+  std::filesystem::path lock_path(std::string_view function, std::string_view key_hex) const {
+    return fan_out_dir(function, key_hex) / (std::string(key_hex) + ".lock");
+  }
+
+  /// Creates the folders an entry of `key_hex` goes into.
+  void prepare(std::string_view function, std::string_view key_hex) const {
+    std::filesystem::create_directories(fan_out_dir(function, key_hex));
+  }
+
+  /// Marks an entry as just used (LRU order). A vanished entry is ignored.
+  void touch(const std::filesystem::path& entry) const noexcept {
+    std::error_code ignored;
+    std::filesystem::last_write_time(entry, std::filesystem::file_time_type::clock::now(), ignored);
+  }
+
+  /// Removes one entry; true when it existed.
+  bool remove(const std::filesystem::path& entry) const noexcept {
+    std::error_code ignored;
+    return std::filesystem::remove(entry, ignored);
+  }
+
+  /// Removes every entry of `function`. Returns the number of entry files removed.
+  std::uint64_t clear(std::string_view function) const {
+    const auto dir = function_dir(function);
+    std::uint64_t removed = 0;
+    for (const auto& entry : scan_dir(dir, std::string(function))) removed += remove(entry.path);
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+    return removed;
+  }
+
+  /// Removes every entry of every function (CACHEDIR.TAG and .gitignore stay).
+  std::uint64_t clear_all() const {
+    std::uint64_t removed = 0;
+    std::error_code ec;
+    for (const auto& item : std::filesystem::directory_iterator(root_, ec)) {
+      if (!item.is_directory(ec)) continue;
+      for (const auto& entry : scan_dir(item.path(), item.path().filename().string())) {
+        removed += remove(entry.path);
+      }
+      std::filesystem::remove_all(item.path(), ec);
+    }
+    return removed;
+  }
+
+  /// Every entry file under the root (or under one function when given).
+  std::vector<cache_entry_info> scan(std::optional<std::string_view> function = {}) const {
+    if (function) return scan_dir(function_dir(*function), std::string(*function));
+    std::vector<cache_entry_info> all;
+    std::error_code ec;
+    for (const auto& item : std::filesystem::directory_iterator(root_, ec)) {
+      if (!item.is_directory(ec)) continue;
+      auto part = scan_dir(item.path(), item.path().filename().string());
+      all.insert(all.end(), std::make_move_iterator(part.begin()),
+                 std::make_move_iterator(part.end()));
+    }
+    return all;
+  }
+
+  /// Enforces `limits` over the whole store: first removes entries unused for longer than
+  /// age_limit, then the least recently used ones until both the item and byte limits hold.
+  eviction_result evict(const cache_limits& limits) const {
+    auto entries = scan();
+    std::sort(entries.begin(), entries.end(),
+              [](const auto& a, const auto& b) { return a.last_used < b.last_used; });
+    eviction_result result;
+    std::uint64_t bytes = 0;
+    for (const auto& e : entries) bytes += e.bytes;
+    std::uint64_t count = entries.size();
+    const auto now = std::filesystem::file_time_type::clock::now();
+    for (const auto& e : entries) {
+      const bool too_old = limits.age_limit && now - e.last_used > *limits.age_limit;
+      const bool too_many = limits.items_limit && count > *limits.items_limit;
+      const bool too_big = limits.bytes_limit && bytes > *limits.bytes_limit;
+      if (!too_old && !too_many && !too_big) break;  // the rest is younger: all limits hold
+      remove(e.path);  // already gone (another process evicted it) counts the same
+      ++result.removed_entries;
+      result.removed_bytes += e.bytes;
+      --count;
+      bytes -= e.bytes;
+    }
+    result.remaining_entries = count;
+    result.remaining_bytes = bytes;
+    return result;
+  }
+
+  /// Removes temporary files of writes that cannot finish: their writer process is gone, or
+  /// they are older than `max_age` (a writer on another host, or a reused pid). Also removes
+  /// lock files nobody holds that are older than `max_age`. Returns the number removed.
+  std::uint64_t sweep_temporaries(std::chrono::seconds max_age = std::chrono::hours(1)) const {
+    std::uint64_t removed = 0;
+    std::error_code ec;
+    const auto now = std::filesystem::file_time_type::clock::now();
+    for (auto it = std::filesystem::recursive_directory_iterator(root_, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      const std::string name = it->path().filename().string();
+      const auto tmp_at = name.find(".tmp.");
+      if (tmp_at == std::string::npos) continue;
+      std::error_code time_ec;
+      const auto written = std::filesystem::last_write_time(it->path(), time_ec);
+      const bool old = !time_ec && now - written > max_age;
+      if (old || !writer_alive(name.substr(tmp_at + 5))) {
+        std::error_code remove_ec;
+        removed += std::filesystem::remove(it->path(), remove_ec);
+      }
+    }
+    return removed;
+  }
+
+ private:
+  static void write_if_missing(const std::filesystem::path& file, std::string_view text) {
+    if (std::filesystem::exists(file)) return;
+    std::ofstream out(file, std::ios::binary);
+    out << text;
+  }
+
+  static std::string folder_name(std::string_view function) {
+    std::string safe;
+    bool changed = function.empty();
+    for (const char c : function) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '-' || (c == '.' && !safe.empty());
+      safe.push_back(ok ? c : '_');
+      changed |= !ok;
+    }
+    if (safe.size() > 100) {
+      safe.resize(100);
+      changed = true;
+    }
+    if (changed) {
+      // FNV-1a: a short, stable tag that keeps e.g. "a/b" and "a:b" apart.
+      std::uint64_t h = 1469598103934665603ULL;
+      for (const char c : function) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+      static constexpr char digits[] = "0123456789abcdef";
+      safe.push_back('-');
+      for (int shift = 60; shift >= 32; shift -= 4) safe.push_back(digits[(h >> shift) & 15]);
+    }
+    return safe;
+  }
+
+  std::filesystem::path fan_out_dir(std::string_view function, std::string_view key_hex) const {
+    return function_dir(function) / std::string(key_hex.substr(0, 2)) /
+           std::string(key_hex.substr(2, 2));
+  }
+
+  std::vector<cache_entry_info> scan_dir(const std::filesystem::path& dir,
+                                         const std::string& function) const {
+    std::vector<cache_entry_info> found;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      const auto& path = it->path();
+      if (path.extension() != entry_suffix) continue;
+      struct stat info {};
+      if (::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;  // raced away
+      std::error_code time_ec;
+      const auto used = std::filesystem::last_write_time(path, time_ec);
+      if (time_ec) continue;
+      found.push_back({path, function, static_cast<std::uint64_t>(info.st_size), used});
+    }
+    return found;
+  }
+
+  // Temp files are named <entry>.tmp.<pid>.<n>: a writer is alive while its pid exists.
+  static bool writer_alive(std::string_view pid_and_rest) {
+    const auto dot = pid_and_rest.find('.');
+    const std::string digits(pid_and_rest.substr(0, dot));
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) {
+      return true;  // not our naming: leave it to the age rule
+    }
+    const long pid = std::stol(digits);
+    if (pid == static_cast<long>(::getpid())) return true;
+    return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  }
+
+  std::filesystem::path root_;
+};
+
+JOBLIB_END_NAMESPACE
