@@ -1,0 +1,124 @@
+// joblib-cpp internals: a whole file opened and memory-mapped read-only, read-write shared
+// (writes reach the file) or copy-on-write (writes stay private to the process).
+//
+// Held through std::shared_ptr: every ndarray viewing the mapping keeps it alive through
+// loaded_array::keep_alive, so the mapping lives exactly as long as its last view.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+
+#include "joblib/config.hpp"
+#include "joblib/detail/atomic_file.hpp"
+#include "joblib/errors.hpp"
+
+JOBLIB_BEGIN_NAMESPACE
+namespace detail {
+
+/// How a file is mapped; mirrors numpy's mmap modes.
+enum class map_access {
+  read_only,      // 'r': PROT_READ, MAP_SHARED
+  read_write,     // 'r+': PROT_READ|PROT_WRITE, MAP_SHARED (writes go to the file)
+  copy_on_write,  // 'c': PROT_READ|PROT_WRITE, MAP_PRIVATE (writes stay in memory)
+};
+
+/// An open, mapped regular file. Not copyable; share it through std::shared_ptr.
+class mapped_file {
+ public:
+  /// Opens and maps `path`. Throws std::filesystem::filesystem_error when it cannot be opened
+  /// and joblib::format_error when it is not a regular file or is empty.
+  static std::shared_ptr<mapped_file> open(const std::filesystem::path& path, map_access access) {
+    return std::shared_ptr<mapped_file>(new mapped_file(path, access));
+  }
+
+  mapped_file(const mapped_file&) = delete;
+  mapped_file& operator=(const mapped_file&) = delete;
+
+  ~mapped_file() {
+    if (data_ != nullptr) ::munmap(data_, size_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  /// The whole file.
+  std::span<std::byte> bytes() const noexcept { return {static_cast<std::byte*>(data_), size_}; }
+  std::uint64_t size() const noexcept { return size_; }
+  map_access access() const noexcept { return access_; }
+  /// The open descriptor (read-only or read-write), e.g. for pread.
+  int fd() const noexcept { return fd_; }
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+  /// Reads [offset, offset + out.size()) with pread (no page faults on the mapping); the range
+  /// must lie in the file. Throws std::filesystem::filesystem_error on I/O errors.
+  void pread_exact(std::uint64_t offset, std::span<std::byte> out) const {
+    auto* p = reinterpret_cast<char*>(out.data());
+    std::size_t left = out.size();
+    while (left != 0) {
+      const ::ssize_t n = ::pread(fd_, p, left, static_cast<::off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw_errno("cannot read", path_);
+      }
+      if (n == 0) throw format_error(path_, offset, "unexpected end of file");
+      p += n;
+      left -= static_cast<std::size_t>(n);
+      offset += static_cast<std::uint64_t>(n);
+    }
+  }
+
+ private:
+  mapped_file(const std::filesystem::path& path, map_access access) : path_(path), access_(access) {
+    const int flags = (access == map_access::read_write ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+    fd_ = ::open(path.c_str(), flags);
+    if (fd_ < 0) throw_errno("cannot open", path);
+    struct ::stat st {};
+    if (::fstat(fd_, &st) != 0) {
+      const int saved = errno;
+      ::close(fd_);
+      fd_ = -1;
+      errno = saved;
+      throw_errno("cannot stat", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd_);
+      fd_ = -1;
+      throw format_error(path, 0, "not a regular file");
+    }
+    size_ = static_cast<std::uint64_t>(st.st_size);
+    if (size_ == 0) {
+      ::close(fd_);
+      fd_ = -1;
+      throw format_error(path, 0, "empty file (not a joblib container)");
+    }
+    const int prot = access == map_access::read_only ? PROT_READ : PROT_READ | PROT_WRITE;
+    const int share = access == map_access::copy_on_write ? MAP_PRIVATE : MAP_SHARED;
+    void* p = ::mmap(nullptr, size_, prot, share, fd_, 0);
+    if (p == MAP_FAILED) {
+      const int saved = errno;
+      ::close(fd_);
+      fd_ = -1;
+      errno = saved;
+      throw_errno("cannot map", path);
+    }
+    data_ = p;
+  }
+
+  std::filesystem::path path_;
+  map_access access_;
+  int fd_ = -1;
+  void* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace detail
+JOBLIB_END_NAMESPACE

@@ -1,0 +1,51 @@
+#include "joblib/detail/atomic_file.hpp"
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+#include "catch.hpp"
+#include "test_util.hpp"
+
+namespace fs = std::filesystem;
+using joblib::detail::atomic_file;
+
+namespace {
+std::span<const std::byte> as_bytes(const std::string& s) { return std::as_bytes(std::span(s)); }
+}  // namespace
+
+TEST_CASE("atomic_file publishes only on commit and leaves no temp file behind") {
+  const auto dir = persist_test::fresh_dir("atomic_commit");
+  const auto target = dir / "out.bin";
+  persist_test::write_all(target, {'o', 'l', 'd'});
+  {
+    atomic_file f(target, /*durable=*/true);
+    f.write(as_bytes("new"));
+    f.align_to(64);
+    REQUIRE(f.size() == 64);
+    REQUIRE(persist_test::read_all(target) == std::vector<char>{'o', 'l', 'd'});
+    f.commit();
+  }
+  auto bytes = persist_test::read_all(target);
+  REQUIRE(bytes.size() == 64);
+  REQUIRE(std::string(bytes.data(), 3) == "new");
+  REQUIRE(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("atomic_file abandoned by an exception keeps the old file and removes the temp") {
+  const auto dir = persist_test::fresh_dir("atomic_abandon");
+  const auto target = dir / "out.bin";
+  persist_test::write_all(target, {'o', 'l', 'd'});
+  try {
+    atomic_file f(target);
+    f.write(as_bytes("partial"));
+    throw std::runtime_error("boom");
+  } catch (const std::runtime_error&) {
+  }
+  REQUIRE(persist_test::read_all(target) == std::vector<char>{'o', 'l', 'd'});
+  REQUIRE(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("atomic_file in a missing directory throws filesystem_error") {
+  REQUIRE_THROWS_AS(atomic_file(fs::path("/nonexistent_joblib_dir/x.bin")), fs::filesystem_error);
+}

@@ -1,0 +1,70 @@
+#include "joblib/detail/chunk_codec.hpp"
+
+#include <atomic>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "catch.hpp"
+#include "joblib/detail/run_chunks_in_parallel.hpp"
+
+using joblib::detail::chunk_codec;
+using joblib::detail::chunk_worker;
+
+TEST_CASE("chunk_worker compresses smooth data and stores random data raw") {
+  std::vector<double> smooth(1 << 16);
+  for (std::size_t i = 0; i < smooth.size(); ++i) smooth[i] = static_cast<double>(i + 1);
+  const auto in = std::as_bytes(std::span(smooth));
+  chunk_worker w;
+  for (int level : {-5, 1, 3, 19}) {
+    for (std::size_t shuffle : {1u, 8u}) {
+      REQUIRE(w.encode(in, level, shuffle) == chunk_codec::zstd);
+      REQUIRE(w.stored().size() < in.size() / 2);
+      std::vector<std::byte> stored(w.stored().begin(), w.stored().end());
+      std::vector<double> back(smooth.size());
+      w.decode(stored, chunk_codec::zstd, shuffle, std::as_writable_bytes(std::span(back)), "x", 0);
+      REQUIRE(back == smooth);
+    }
+  }
+  std::mt19937_64 rng(1);
+  std::vector<std::uint64_t> noise(1 << 14);
+  for (auto& x : noise) x = rng();
+  const auto rin = std::as_bytes(std::span(noise));
+  REQUIRE(w.encode(rin, 3, 8) == chunk_codec::raw);
+  REQUIRE(w.stored().data() == rin.data());
+  REQUIRE(w.encode(rin, 0, 8) == chunk_codec::raw);
+}
+
+TEST_CASE("chunk_worker::decode rejects wrong sizes and garbage") {
+  std::vector<std::byte> data(4096, std::byte{7});
+  chunk_worker w;
+  REQUIRE(w.encode(data, 3, 1) == chunk_codec::zstd);
+  std::vector<std::byte> stored(w.stored().begin(), w.stored().end());
+  std::vector<std::byte> small(100), exact(4096);
+  REQUIRE_THROWS_AS(w.decode(stored, chunk_codec::zstd, 1, small, "x", 0), joblib::format_error);
+  std::vector<std::byte> garbage(stored.size(), std::byte{0x55});
+  REQUIRE_THROWS_AS(w.decode(garbage, chunk_codec::zstd, 1, exact, "x", 0), joblib::format_error);
+  REQUIRE_THROWS_AS(w.decode(stored, chunk_codec::raw, 1, exact, "x", 0), joblib::format_error);
+  REQUIRE_THROWS_AS(w.decode(stored, static_cast<chunk_codec>(9), 1, exact, "x", 0),
+                    joblib::format_error);
+}
+
+TEST_CASE("run_chunks_in_parallel runs every index once and rethrows the first error") {
+  for (std::size_t threads : {0u, 1u, 2u, 4u}) {
+    std::vector<std::atomic<int>> hits(100);
+    std::atomic<bool> bad_worker{false};
+    const std::size_t workers = joblib::detail::effective_chunk_workers(threads, 100);
+    joblib::detail::run_chunks_in_parallel(100, threads, [&](std::size_t i, std::size_t w) {
+      if (w >= workers) bad_worker = true;  // Catch2 v2 assertions are not thread-safe
+      hits[i].fetch_add(1);
+    });
+    REQUIRE_FALSE(bad_worker.load());
+    for (auto& h : hits) REQUIRE(h.load() == 1);
+  }
+  REQUIRE_THROWS_AS(joblib::detail::run_chunks_in_parallel(50, 2,
+                                                           [](std::size_t i, std::size_t) {
+                                                             if (i == 17)
+                                                               throw std::logic_error("x");
+                                                           }),
+                    std::logic_error);
+}

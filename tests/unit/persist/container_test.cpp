@@ -1,0 +1,229 @@
+// The container writer/reader on their own (no value serialization): array nodes go through
+// put()/get() and the value stream is an opaque byte string.
+#include "joblib/detail/container_io.hpp"
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+#include "test_util.hpp"
+
+namespace fs = std::filesystem;
+using namespace joblib::detail;
+
+namespace {
+
+std::vector<double> smooth(std::size_t n) {
+  std::vector<double> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<double>(i + 1);
+  return v;
+}
+
+const std::string stream_text = "opaque value stream; opaque value stream; opaque value stream";
+
+// Writes one container holding `arrays` (f64, 1-d) and the opaque stream.
+void write_container(const fs::path& path, const std::vector<std::vector<double>>& arrays,
+                     write_settings settings) {
+  container_writer w(path, settings);
+  std::vector<std::vector<std::uint64_t>> shapes;
+  for (const auto& a : arrays) shapes.push_back({a.size()});
+  for (std::size_t i = 0; i < arrays.size(); ++i) {
+    REQUIRE(w.put(array_out{dtype::f64, shapes[i], std::as_bytes(std::span(arrays[i]))}) == i);
+  }
+  w.finish("test<f64>", std::as_bytes(std::span(stream_text)), {{"author", "tests"}});
+}
+
+std::vector<double> as_doubles(const loaded_array& a) {
+  std::vector<double> v(a.bytes.size() / sizeof(double));
+  if (!v.empty()) std::memcpy(v.data(), a.bytes.data(), a.bytes.size());
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("container round trip: raw and chunked arrays, all level classes, all read modes") {
+  auto previous = joblib::set_log_handler([](joblib::log_level, std::string_view) {});
+  const auto dir = persist_test::fresh_dir("container_rt");
+  const std::vector<std::vector<double>> arrays{smooth(300000), {}, smooth(3), smooth(70000)};
+  for (int level : {0, -3, 1, 3, 9}) {
+    for (bool shuffle : {true, false}) {
+      const auto path = dir / ("c" + std::to_string(level) + (shuffle ? "s" : "n") + ".jl");
+      write_settings ws;
+      ws.level = level;
+      ws.shuffle = shuffle;
+      ws.chunk_size = 64 * 1024;  // several chunks even for small test arrays
+      ws.threads = 2;
+      write_container(path, arrays, ws);
+      for (std::optional<map_access> m :
+           {std::optional<map_access>{}, std::optional{map_access::read_only},
+            std::optional{map_access::copy_on_write}}) {
+        container_reader r(path, read_settings{m, true, 2});
+        REQUIRE(r.type_signature() == "test<f64>");
+        REQUIRE(r.index()["attributes"]["author"] == "tests");
+        const auto vs = r.value_stream();
+        REQUIRE(std::string(reinterpret_cast<const char*>(vs.data()), vs.size()) == stream_text);
+        for (std::size_t i = 0; i < arrays.size(); ++i) {
+          const auto a = r.get(i);
+          REQUIRE(a.type == dtype::f64);
+          REQUIRE(a.shape == std::vector<std::uint64_t>{arrays[i].size()});
+          REQUIRE(as_doubles(a) == arrays[i]);
+          REQUIRE(reinterpret_cast<std::uintptr_t>(a.bytes.data()) % 64 == 0);
+          REQUIRE(a.is_mapping == (m.has_value() && level == 0 && !arrays[i].empty()));
+        }
+        REQUIRE_THROWS_AS(r.get(arrays.size()), joblib::format_error);
+      }
+    }
+  }
+  joblib::set_log_handler(std::move(previous));
+}
+
+TEST_CASE("random data is stored raw in chunked arrays and costs at most 1% more") {
+  const auto dir = persist_test::fresh_dir("container_random");
+  // Random bit patterns (uniform doubles in [0, 1) would still compress their exponents).
+  std::mt19937_64 rng(7);
+  std::vector<double> noise(1 << 18);
+  for (auto& x : noise) {
+    const std::uint64_t bits = rng();
+    std::memcpy(&x, &bits, sizeof x);
+  }
+  write_settings ws;
+  ws.level = 3;
+  write_container(dir / "r.jl", {noise}, ws);
+  ws.level = 0;
+  write_container(dir / "raw.jl", {noise}, ws);
+  const auto compressed = fs::file_size(dir / "r.jl");
+  const auto raw = fs::file_size(dir / "raw.jl");
+  REQUIRE(compressed <= raw + raw / 100);
+  container_reader r(dir / "r.jl", {});
+  for (const auto& c : r.arrays()[0].chunks) REQUIRE(c.codec == chunk_codec::raw);
+  const auto back = r.get(0);
+  REQUIRE(std::memcmp(back.bytes.data(), noise.data(), back.bytes.size()) == 0);
+}
+
+TEST_CASE("mmap modes: r is read-only, r+ writes through, c is copy-on-write") {
+  const auto dir = persist_test::fresh_dir("container_mmap");
+  const auto path = dir / "m.jl";
+  write_container(path, {smooth(100000)}, {});
+  {
+    container_reader r(path, read_settings{map_access::read_only, true, 1});
+    const auto a = r.get(0);
+    REQUIRE(a.is_mapping);
+    REQUIRE_FALSE(a.writable);
+  }
+  {
+    container_reader c(path, read_settings{map_access::copy_on_write, true, 1});
+    auto a = c.get(0);
+    REQUIRE(a.writable);
+    double x = -1;
+    std::memcpy(a.bytes.data(), &x, sizeof x);
+    container_reader again(path, {});
+    REQUIRE(as_doubles(again.get(0))[0] == 1.0);
+  }
+  {
+    loaded_array kept;
+    {
+      container_reader rp(path, read_settings{map_access::read_write, true, 1});
+      kept = rp.get(0);
+    }
+    // The view outlives the reader: the mapping stays alive through keep_alive.
+    double x = -2;
+    std::memcpy(kept.bytes.data() + 8, &x, sizeof x);
+  }
+  container_reader after(path, {});
+  REQUIRE((after.header().flags & flag_raw_modified) != 0);
+  const auto v = as_doubles(after.get(0));
+  REQUIRE(v[1] == -2.0);  // written through, and the stale stripe checksums are not enforced
+  REQUIRE(v[2] == 3.0);
+}
+
+TEST_CASE("a compressed array read in an mmap mode is decompressed and reported") {
+  const auto dir = persist_test::fresh_dir("container_warn");
+  write_settings ws;
+  ws.level = 1;
+  write_container(dir / "z.jl", {smooth(100000)}, ws);
+  std::vector<std::string> seen;
+  auto previous = joblib::set_log_handler([&](joblib::log_level level, std::string_view m) {
+    if (level == joblib::log_level::warning) seen.emplace_back(m);
+  });
+  container_reader r(dir / "z.jl", read_settings{map_access::read_only, true, 1});
+  const auto a = r.get(0);
+  joblib::set_log_handler(std::move(previous));
+  REQUIRE_FALSE(a.is_mapping);
+  REQUIRE(as_doubles(a) == smooth(100000));
+  REQUIRE(seen.size() == 1);
+  REQUIRE(seen[0].find("cannot be memory-mapped") != std::string::npos);
+}
+
+namespace {
+// Loads everything in the file; any problem must surface as format_error (or checksum_error).
+void load_everything(const fs::path& path) {
+  container_reader r(path, {});
+  (void)r.value_stream();
+  for (std::size_t i = 0; i < r.arrays().size(); ++i) (void)r.get(i);
+}
+}  // namespace
+
+TEST_CASE("every flipped bit and every truncation is reported as format_error") {
+  const auto dir = persist_test::fresh_dir("container_flip");
+  const auto good = dir / "good.jl";
+  write_settings ws;
+  ws.level = 3;
+  ws.chunk_size = 4096;
+  {
+    container_writer w(good, ws);
+    const auto a = smooth(3000);
+    const std::uint64_t shape[] = {3000};
+    w.put(array_out{dtype::f64, shape, std::as_bytes(std::span(a))});
+    ws.level = 0;
+    w.finish("t", std::as_bytes(std::span(stream_text)), {});
+  }
+  {  // one raw array too, so stripes are covered
+    write_settings raw;
+    raw.stripe_size = 1024;
+    write_container(dir / "raw.jl", {smooth(2000)}, raw);
+  }
+  for (const char* name : {"good.jl", "raw.jl"}) {
+    const auto original = persist_test::read_all(dir / name);
+    REQUIRE_NOTHROW(load_everything(dir / name));
+    const auto bad = dir / "bad.jl";
+    // Every byte, one bit each (cycling through bit positions).
+    for (std::size_t i = 0; i < original.size(); ++i) {
+      auto copy = original;
+      copy[i] = static_cast<char>(copy[i] ^ (1 << (i % 8)));
+      persist_test::write_all(bad, copy);
+      INFO("file " << name << " byte " << i);
+      REQUIRE_THROWS_AS(load_everything(bad), joblib::format_error);
+    }
+    for (std::size_t len = 0; len < original.size(); len += 1 + len / 7) {
+      persist_test::write_all(bad, std::vector<char>(original.begin(), original.begin() + len));
+      INFO("file " << name << " truncated to " << len);
+      REQUIRE_THROWS_AS(load_everything(bad), joblib::format_error);
+    }
+  }
+}
+
+TEST_CASE("foreign files, directories and future versions are rejected clearly") {
+  const auto dir = persist_test::fresh_dir("container_foreign");
+  REQUIRE_THROWS_AS(container_reader(dir, {}), joblib::format_error);
+  persist_test::write_all(dir / "pickle", {'\x80', '\x04', '\x95', 'x', 'y', 'z'});
+  try {
+    container_reader r(dir / "pickle", {});
+    FAIL("no throw");
+  } catch (const joblib::format_error& e) {
+    REQUIRE(std::string(e.what()).find("pickle") != std::string::npos);
+    REQUIRE(e.path() == dir / "pickle");
+  }
+  std::vector<char> npy{'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0};
+  npy.resize(200, ' ');
+  persist_test::write_all(dir / "a.npy", npy);
+  REQUIRE_THROWS_WITH(container_reader(dir / "a.npy", {}), Catch::Contains(".npy"));
+
+  write_container(dir / "v.jl", {smooth(10)}, {});
+  auto bytes = persist_test::read_all(dir / "v.jl");
+  bytes[8] = 2;  // major version 2
+  persist_test::write_all(dir / "v.jl", bytes);
+  REQUIRE_THROWS_WITH(container_reader(dir / "v.jl", {}),
+                      Catch::Contains("unsupported container format version 2"));
+}
