@@ -1,0 +1,131 @@
+// joblib-cpp: the options of joblib::parallel and their scoped defaults (parallel_config).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+
+#include "joblib/config.hpp"
+#include "joblib/parallel/cpu_count.hpp"
+
+JOBLIB_BEGIN_NAMESPACE
+
+/// Where the tasks of a parallel call run.
+enum class backend {
+  threads,     ///< the process-wide work-stealing pool (default)
+  sequential,  ///< one after the other in the calling thread (debugging, profiling)
+};
+
+/// What a parallel call returns (joblib's return_as).
+enum class return_as {
+  list,                 ///< every result, in input order, once all tasks finished
+  generator,            ///< results in input order as soon as they are ready (lazy range)
+  generator_unordered,  ///< results in completion order (lazy range)
+};
+
+/// Progress of a parallel call, given to parallel_options::on_progress from the calling
+/// thread (never concurrently for one call).
+struct progress_info {
+  std::size_t completed = 0;                ///< tasks finished so far
+  std::optional<std::size_t> total{};       ///< number of tasks, once the input is exhausted
+  std::chrono::duration<double> elapsed{};  ///< since the call started
+};
+
+/// Batch size of a parallel call: `auto_batch` lets the call adapt it to measured task times.
+inline constexpr std::size_t auto_batch = 0;
+
+/// Options of joblib::parallel. Fields keep joblib's names; unset optional fields take the
+/// scoped defaults of parallel_config, then the library defaults.
+///
+///   joblib::parallel({.n_jobs = 4, .verbose = 10})(tasks);
+struct parallel_options {
+  /// Workers: -1 all CPUs, -2 all but one (and so on), n > 0 exactly n (capped to the pool's
+  /// threads plus the caller), 1 runs sequentially in the caller. 0 is an error.
+  std::optional<int> n_jobs{};
+  std::optional<joblib::backend> backend{};
+  joblib::return_as return_as = joblib::return_as::list;
+  /// Tasks per batch; auto_batch (0) adapts to measured batch durations.
+  std::optional<std::size_t> batch_size{};
+  /// Batches dispatched ahead of consumption for generators; default 2 * n_jobs.
+  std::optional<std::size_t> pre_dispatch{};
+  /// joblib's verbosity: 0 silent; > 0 progress lines on stderr, more often for higher values
+  /// (every batch from 11 on; stdout from 50 on, like joblib).
+  std::optional<int> verbose{};
+  /// Draw a progress bar on stderr when stderr is a terminal.
+  std::optional<bool> progress{};
+  /// Called from the calling thread as tasks complete.
+  std::function<void(const progress_info&)> on_progress{};
+  /// Per-task time limit: a task that runs longer makes the call throw joblib::timeout_error
+  /// when it returns (threads cannot be killed); tasks not yet started are cancelled.
+  std::optional<std::chrono::duration<double>> timeout{};
+  /// Cancels the call: tasks not yet started are skipped and the call throws
+  /// joblib::cancelled_error (a generator ends its iteration by throwing it).
+  std::stop_token stop{};
+};
+
+namespace detail {
+inline parallel_options*& current_parallel_config() {
+  static thread_local parallel_options* config = nullptr;
+  return config;
+}
+}  // namespace detail
+
+/// Scoped defaults for parallel calls made by this thread, like joblib's parallel_config
+/// context manager. Fields set here fill the fields a call leaves unset; scopes nest (inner
+/// wins). Thread-local: tasks running on pool threads do not inherit it.
+///
+///   {
+///     joblib::parallel_config config({.n_jobs = 2, .verbose = 5});
+///     joblib::parallel()(tasks);   // runs with n_jobs = 2, verbose = 5
+///   }
+class parallel_config {
+ public:
+  explicit parallel_config(parallel_options defaults)
+      : options_(std::move(defaults)), previous_(detail::current_parallel_config()) {
+    if (previous_) options_ = merge(options_, *previous_);
+    detail::current_parallel_config() = &options_;
+  }
+  parallel_config(const parallel_config&) = delete;
+  parallel_config& operator=(const parallel_config&) = delete;
+  ~parallel_config() { detail::current_parallel_config() = previous_; }
+
+  /// The options in force for this thread (this scope merged with the enclosing ones).
+  const parallel_options& options() const noexcept { return options_; }
+
+  /// `call` with unset fields filled from `defaults`.
+  static parallel_options merge(parallel_options call, const parallel_options& defaults) {
+    if (!call.n_jobs) call.n_jobs = defaults.n_jobs;
+    if (!call.backend) call.backend = defaults.backend;
+    if (!call.batch_size) call.batch_size = defaults.batch_size;
+    if (!call.pre_dispatch) call.pre_dispatch = defaults.pre_dispatch;
+    if (!call.verbose) call.verbose = defaults.verbose;
+    if (!call.progress) call.progress = defaults.progress;
+    if (!call.on_progress) call.on_progress = defaults.on_progress;
+    if (!call.timeout) call.timeout = defaults.timeout;
+    if (!call.stop.stop_possible()) call.stop = defaults.stop;
+    return call;
+  }
+
+ private:
+  parallel_options options_;
+  parallel_options* previous_;
+};
+
+/// The number of workers `n_jobs` means on this machine: -1 is cpu_count(), -2 one fewer, and
+/// so on (at least 1); a positive n is n. Throws std::invalid_argument for 0.
+///
+///   joblib::effective_n_jobs(-1) == joblib::cpu_count()
+inline unsigned effective_n_jobs(int n_jobs = -1) {
+  if (n_jobs == 0) {
+    throw std::invalid_argument("joblib: n_jobs == 0 has no meaning (use 1 for sequential)");
+  }
+  if (n_jobs > 0) return static_cast<unsigned>(n_jobs);
+  const long n = static_cast<long>(cpu_count()) + 1 + n_jobs;
+  return n < 1 ? 1u : static_cast<unsigned>(n);
+}
+
+JOBLIB_END_NAMESPACE
