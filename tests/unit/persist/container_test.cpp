@@ -2,9 +2,12 @@
 // put()/get() and the value stream is an opaque byte string.
 #include "joblib/detail/container_io.hpp"
 
+#include <atomic>
 #include <cstring>
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catch.hpp"
@@ -226,4 +229,87 @@ TEST_CASE("foreign files, directories and future versions are rejected clearly")
   persist_test::write_all(dir / "v.jl", bytes);
   REQUIRE_THROWS_WITH(container_reader(dir / "v.jl", {}),
                       Catch::Contains("unsupported container format version 2"));
+}
+
+TEST_CASE("a write that fails half way leaves the previous file intact and no temp file") {
+  const auto dir = persist_test::fresh_dir("container_halfway");
+  const auto path = dir / "x.jl";
+  write_container(path, {smooth(1000)}, {});
+  const auto before = persist_test::read_all(path);
+  try {
+    container_writer w(path, {});
+    const auto big = smooth(200000);
+    const std::uint64_t shape[] = {200000};
+    w.put(array_out{dtype::f64, shape, std::as_bytes(std::span(big))});
+    throw std::runtime_error("serialization failed half way");
+  } catch (const std::runtime_error&) {
+  }
+  REQUIRE(persist_test::read_all(path) == before);
+  REQUIRE(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
+  REQUIRE_NOTHROW(load_everything(path));
+}
+
+TEST_CASE("concurrent writers to one path leave one complete file") {
+  const auto dir = persist_test::fresh_dir("container_concurrent");
+  const auto path = dir / "x.jl";
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      try {
+        write_settings ws;
+        ws.level = t % 2 == 0 ? 0 : 1;
+        ws.threads = 1;
+        write_container(path, {smooth(50000 + static_cast<std::size_t>(t))}, ws);
+      } catch (...) {
+        ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  REQUIRE(failures.load() == 0);
+  container_reader r(path, {});
+  const auto n = r.arrays()[0].shape[0];
+  REQUIRE(n >= 50000);
+  REQUIRE(n < 50004);
+  REQUIRE(as_doubles(r.get(0)) == smooth(n));
+  REQUIRE(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("writer rejects arrays whose bytes do not match shape and dtype") {
+  const auto dir = persist_test::fresh_dir("container_badput");
+  container_writer w(dir / "x.jl", {});
+  const std::vector<double> v(10);
+  const std::uint64_t shape[] = {11};
+  REQUIRE_THROWS_AS(w.put(array_out{dtype::f64, shape, std::as_bytes(std::span(v))}),
+                    joblib::format_error);
+  const std::uint64_t huge[] = {std::uint64_t{1} << 62, 8};
+  REQUIRE_THROWS_AS(w.put(array_out{dtype::f64, huge, std::as_bytes(std::span(v))}),
+                    joblib::format_error);
+}
+
+TEST_CASE("0-d arrays and huge shapes with size 0 round trip") {
+  const auto dir = persist_test::fresh_dir("container_shapes");
+  const auto path = dir / "x.jl";
+  const double scalar = 4.5;
+  {
+    container_writer w(path, {});
+    w.put(array_out{dtype::f64, {}, std::as_bytes(std::span(&scalar, 1))});
+    const std::uint64_t empty_shape[] = {std::uint64_t{1} << 40, 0, std::uint64_t{1} << 40};
+    w.put(array_out{dtype::c128, empty_shape, {}});
+    w.finish("t", {}, {});
+  }
+  for (std::optional<map_access> m :
+       {std::optional<map_access>{}, std::optional{map_access::read_only}}) {
+    container_reader r(path, read_settings{m, true, 0});
+    const auto a = r.get(0);
+    REQUIRE(a.shape.empty());
+    REQUIRE(as_doubles(a) == std::vector<double>{4.5});
+    const auto b = r.get(1);
+    REQUIRE(b.type == dtype::c128);
+    REQUIRE(b.shape ==
+            std::vector<std::uint64_t>{std::uint64_t{1} << 40, 0, std::uint64_t{1} << 40});
+    REQUIRE(b.bytes.empty());
+    REQUIRE(r.value_stream().empty());
+  }
 }
