@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -46,30 +47,45 @@ class parallel_result {
   explicit parallel_result(std::unique_ptr<detail::result_stream<R>> stream)
       : stream_(std::move(stream)) {}
 
-  /// Input iterator over the results (for lists, over the stored values).
+  /// std::vector<bool> hands out proxies, so bool results are read by value.
+  using reference = std::conditional_t<std::is_same_v<R, bool>, bool, R&>;
+
+  /// Input iterator over the results (for lists, over the stored values). begin() and end()
+  /// have the same type, so classic algorithms (std::accumulate, ...) work too.
   class iterator {
    public:
     using iterator_concept = std::input_iterator_tag;
     using iterator_category = std::input_iterator_tag;
     using value_type = R;
     using difference_type = std::ptrdiff_t;
+    using reference = parallel_result::reference;
+    using pointer = void;
 
     iterator() = default;
-    R& operator*() const { return owner_->current(index_); }
-    R* operator->() const { return &owner_->current(index_); }
+    reference operator*() const { return owner_->current(index_); }
     iterator& operator++() {
       owner_->advance(index_);
       return *this;
     }
-    void operator++(int) { ++*this; }
+    iterator operator++(int) {
+      iterator before = *this;
+      ++*this;
+      return before;
+    }
+    friend bool operator==(const iterator& a, const iterator& b) {
+      if (a.is_end_ || b.is_end_) return (a.is_end_ || a.done()) && (b.is_end_ || b.done());
+      return a.index_ == b.index_;
+    }
     friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.done(); }
 
    private:
     friend class parallel_result;
-    iterator(parallel_result* owner, std::size_t index) : owner_(owner), index_(index) {}
+    iterator(parallel_result* owner, std::size_t index, bool is_end)
+        : owner_(owner), index_(index), is_end_(is_end) {}
     bool done() const { return owner_->at_end(index_); }
     parallel_result* owner_ = nullptr;
     std::size_t index_ = 0;
+    bool is_end_ = false;
   };
 
   /// Starts the iteration. A generator can be iterated once.
@@ -78,9 +94,9 @@ class parallel_result {
       started_ = true;
       pull();
     }
-    return iterator(this, 0);
+    return iterator(this, 0, false);
   }
-  std::default_sentinel_t end() const noexcept { return {}; }
+  iterator end() noexcept { return iterator(this, 0, true); }
 
   /// True for the generator modes.
   bool is_generator() const noexcept { return static_cast<bool>(stream_); }
@@ -88,8 +104,8 @@ class parallel_result {
   /// Number of results (lists only; throws std::logic_error for a generator).
   std::size_t size() const { return list().size(); }
   bool empty() const { return list().empty(); }
-  R& operator[](std::size_t i) { return list()[i]; }
-  const R& operator[](std::size_t i) const { return list()[i]; }
+  typename std::vector<R>::reference operator[](std::size_t i) { return list()[i]; }
+  typename std::vector<R>::const_reference operator[](std::size_t i) const { return list()[i]; }
 
   /// The results as a vector (lists only; throws std::logic_error for a generator).
   std::vector<R>& vector() & { return list(); }
@@ -120,7 +136,10 @@ class parallel_result {
   }
 
   void pull() { current_ = stream_->next(); }
-  R& current(std::size_t index) { return stream_ ? *current_ : values_[index]; }
+  reference current(std::size_t index) {
+    if (stream_) return *current_;
+    return values_[index];
+  }
   void advance(std::size_t& index) {
     if (stream_) {
       pull();

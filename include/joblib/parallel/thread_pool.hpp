@@ -179,6 +179,7 @@ class thread_pool {
     std::atomic<std::uint64_t> active{runners};
     detail::first_exception error;
     auto runner = [&]() noexcept {
+      thread_pool* pool = this;  // read before active drops: the closure lives on our stack
       try {
         for (;;) {
           if (error.has_error()) break;
@@ -193,7 +194,7 @@ class thread_pool {
       } catch (...) {
         error.capture(std::current_exception());
       }
-      if (active.fetch_sub(1, std::memory_order_acq_rel) == 1) notify_waiters();
+      if (active.fetch_sub(1, std::memory_order_acq_rel) == 1) pool->notify_waiters();
     };
     for (std::uint64_t r = 1; r < runners; ++r)
       spawn(detail::make_task([&runner]() noexcept { runner(); }));
@@ -372,7 +373,9 @@ class task_group {
           error_.capture(std::current_exception());
         }
       }
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pool_.notify_waiters();
+      // Copy the pool first: once pending_ reaches 0 the group may be destroyed.
+      thread_pool& pool = pool_;
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pool.notify_waiters();
     }));
   }
 

@@ -126,7 +126,7 @@ class parallel_call {
       std::vector<result_type> all;
       all.reserve(completed_.load(std::memory_order_relaxed));
       for (auto& [first, values] : ordered_) {
-        for (auto& value : values) all.push_back(std::move(value));
+        for (auto&& value : values) all.push_back(std::move(value));
       }
       return all;
     }
@@ -277,8 +277,12 @@ class parallel_call {
             timeout_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
         if constexpr (is_void) {
           call(b, k);
-        } else if (write_in_place()) {
-          out_[b.first + k] = call(b, k);
+        } else if constexpr (direct_list) {
+          if (write_in_place()) {
+            out_[b.first + k] = call(b, k);
+          } else {
+            values.push_back(call(b, k));
+          }
         } else {
           values.push_back(call(b, k));
         }
@@ -365,7 +369,9 @@ class parallel_call {
   }
 
   void finish_runner() noexcept {
-    if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) pool_notify();
+    // Read pool_ first: once active_ reaches 0 the caller may return and destroy *this.
+    thread_pool* pool = pool_;
+    if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1 && pool) pool->notify_waiters();
   }
 
   void pool_notify() noexcept {
@@ -375,7 +381,10 @@ class parallel_call {
   void report_if_caller() {
     if (!report_wakeups_ || std::this_thread::get_id() != caller_) return;
     std::optional<std::size_t> total;
-    if (exhausted_.load(std::memory_order_acquire)) total = total_.load(std::memory_order_relaxed);
+    // Sized inputs know their total from the start; others once they are exhausted.
+    if (indexable || exhausted_.load(std::memory_order_acquire)) {
+      total = total_.load(std::memory_order_relaxed);
+    }
     reporter_.report(completed_.load(std::memory_order_acquire), total,
                      dispensed_batches_.load(std::memory_order_relaxed));
   }

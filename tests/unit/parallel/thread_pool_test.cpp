@@ -1,0 +1,119 @@
+#include "joblib/parallel/thread_pool.hpp"
+
+#include <time.h>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "catch.hpp"
+
+namespace {
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+}  // namespace
+
+TEST_CASE("submit returns results and exceptions through futures") {
+  joblib::thread_pool pool(2);
+  CHECK(pool.size() == 2);
+  auto answer = pool.submit([] { return 42; });
+  auto failure = pool.submit([]() -> int { throw std::out_of_range("no"); });
+  CHECK(answer.get() == 42);
+  REQUIRE_THROWS_AS(failure.get(), std::out_of_range);
+}
+
+TEST_CASE("run + wait runs everything and rethrows the first exception") {
+  joblib::thread_pool pool(3);
+  std::atomic<int> count{0};
+  for (int i = 0; i < 10000; ++i) pool.run([&] { ++count; });
+  pool.wait();
+  CHECK(count.load() == 10000);
+
+  pool.run([] { throw std::length_error("bad"); });
+  REQUIRE_THROWS_AS(pool.wait(), std::length_error);
+  pool.run([&] { ++count; });
+  pool.wait();  // the error was consumed; the pool still works
+  CHECK(count.load() == 10001);
+}
+
+TEST_CASE("parallel_for visits every index once, and rethrows") {
+  joblib::thread_pool pool(2);
+  std::vector<std::atomic<int>> hits(10007);
+  pool.parallel_for(0, 10007, [&](int i) { hits[static_cast<std::size_t>(i)]++; });
+  for (auto& h : hits) CHECK(h.load() == 1);
+  pool.parallel_for(5, 5, [](int) { FAIL("empty range"); });
+  REQUIRE_THROWS_AS(pool.parallel_for(0, 100,
+                                      [](int i) {
+                                        if (i == 50) throw std::domain_error("fifty");
+                                      }),
+                    std::domain_error);
+}
+
+TEST_CASE("task groups nest inside tasks without deadlock") {
+  joblib::thread_pool pool(2);
+  struct fib {
+    joblib::thread_pool& pool;
+    long operator()(int n) const {
+      if (n < 2) return n;
+      long left = 0;
+      joblib::task_group group(pool);
+      group.run([&] { left = (*this)(n - 1); });
+      const long right = (*this)(n - 2);
+      group.wait();
+      return left + right;
+    }
+  };
+  CHECK(fib{pool}(20) == 6765);
+}
+
+TEST_CASE("a task group rethrows the first exception of its tasks") {
+  joblib::task_group group;
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 100; ++i) {
+    group.run([&, i] {
+      ++ran;
+      if (i == 10) throw std::runtime_error("ten");
+    });
+  }
+  REQUIRE_THROWS_WITH(group.wait(), "ten");
+  group.run([&] { ++ran; });
+  group.wait();
+}
+
+TEST_CASE("an idle pool sleeps instead of spinning") {
+  joblib::thread_pool pool(2);
+  pool.run([] {});
+  pool.wait();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let the workers go to sleep
+  const double before = process_cpu_seconds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const double used = process_cpu_seconds() - before;
+  // Two spinning workers would burn ~0.6 s of CPU here; sleeping ones burn almost nothing.
+  CHECK(used < 0.05);
+}
+
+TEST_CASE("tasks submitted from outside and from inside the pool all run") {
+  joblib::thread_pool pool(2);
+  std::atomic<int> count{0};
+  for (int i = 0; i < 100; ++i) {
+    pool.run([&] {
+      for (int k = 0; k < 10; ++k) pool.run([&] { ++count; });
+    });
+  }
+  pool.wait();
+  CHECK(count.load() == 1000);
+}
+
+TEST_CASE("destroying a pool runs what is queued") {
+  std::atomic<int> count{0};
+  {
+    joblib::thread_pool pool(1);
+    for (int i = 0; i < 1000; ++i) pool.run([&] { ++count; });
+  }
+  CHECK(count.load() == 1000);
+}
