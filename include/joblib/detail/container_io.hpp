@@ -163,38 +163,60 @@ class container_writer final : public array_sink {
     const std::size_t chunks = (bytes.size() + chunk - 1) / chunk;
     const std::size_t workers = effective_chunk_workers(settings_.threads, chunks);
     if (workers_.size() < workers) workers_.resize(workers);
-    // Compress a window of chunks in parallel, then append them in order; the window bounds
-    // the memory held by compressed chunks waiting to be written.
+    // Chunks are compressed a window at a time in parallel; while window k+1 is being
+    // compressed, a writer thread appends window k in order (two slot sets alternate). The
+    // window bounds the memory held by compressed chunks waiting to be written.
     const std::size_t window = workers * 4;
     struct slot {
       chunk_codec codec = chunk_codec::raw;
       std::vector<std::byte> stored;
       std::uint64_t sum = 0;
     };
-    std::vector<slot> slots(std::min(window, chunks));
+    std::vector<slot> slots[2];
+    slots[0].resize(std::min(window, chunks));
+    slots[1].resize(std::min(window, chunks));
     file_.align_to(blob_alignment);
     nlohmann::json table = nlohmann::json::array();
-    for (std::size_t first = 0; first < chunks; first += window) {
+    auto compress = [&](std::size_t first, std::vector<slot>& into) {
       const std::size_t n = std::min(window, chunks - first);
       run_chunks_in_parallel(n, workers, [&](std::size_t i, std::size_t w) {
         const std::size_t begin = (first + i) * chunk;
         const auto in = bytes.subspan(begin, std::min(chunk, bytes.size() - begin));
-        auto& s = slots[i];
+        auto& s = into[i];
         s.codec = workers_[w].encode(in, settings_.level, shuffle_item);
         const auto stored = workers_[w].stored();
         s.sum = checksum64(stored);
         // Raw chunks are written straight from the caller's bytes: no copy.
         if (s.codec == chunk_codec::zstd) s.stored.assign(stored.begin(), stored.end());
       });
+    };
+    auto write = [&](std::size_t first, const std::vector<slot>& from) {
+      const std::size_t n = std::min(window, chunks - first);
       for (std::size_t i = 0; i < n; ++i) {
         const std::size_t begin = (first + i) * chunk;
         const auto in = bytes.subspan(begin, std::min(chunk, bytes.size() - begin));
-        const auto& s = slots[i];
+        const auto& s = from[i];
         const std::span<const std::byte> out =
             s.codec == chunk_codec::zstd ? std::span<const std::byte>(s.stored) : in;
         table.push_back({file_.size(), out.size(), static_cast<int>(s.codec), s.sum});
         file_.write(out);
       }
+    };
+    compress(0, slots[0]);
+    for (std::size_t k = 0, first = 0; first < chunks; ++k, first += window) {
+      const std::size_t next = first + window;
+      if (next >= chunks) {
+        write(first, slots[k % 2]);
+        break;
+      }
+      // Two tasks on the fan-out: one writes window k, the other compresses window k+1 (on all
+      // workers; the writer mostly waits in the kernel, so the cores stay busy compressing).
+      run_chunks_in_parallel(2, 2, [&](std::size_t task, std::size_t) {
+        if (task == 0)
+          write(first, slots[k % 2]);
+        else
+          compress(next, slots[(k + 1) % 2]);
+      });
     }
     node["layout"] = "chunked";
     node["chunk_size"] = chunk;
