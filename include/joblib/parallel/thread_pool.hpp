@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -221,7 +222,7 @@ class thread_pool {
 
   /// Runs one queued task if there is one; true when it did.
   bool try_run_one() {
-    if (detail::task_base* task = find_task()) {
+    if (detail::task_base* task = find_task(true)) {
       task->run_and_delete();
       return true;
     }
@@ -230,25 +231,46 @@ class thread_pool {
 
   /// Returns once `done()` is true, running queued tasks while it is false and sleeping when
   /// there are none. Whoever makes `done()` true must then call notify_waiters().
+  ///
+  /// Helping nests: a task run while waiting may wait in turn. Past `max_help_depth` nested
+  /// waits on one thread, a waiter runs only tasks from its own deque (its own, more deeply
+  /// nested children) and otherwise polls, so that stealing unrelated old tasks cannot grow
+  /// the stack without bound (fib-style recursion from a thread outside the pool did).
   template <class Done>
   void wait_until(Done&& done) {
+    struct depth_guard {
+      depth_guard() { ++help_depth(); }
+      ~depth_guard() { --help_depth(); }
+    } guard;
+    const bool may_steal = help_depth() <= max_help_depth;
+    int idle_rounds = 0;
     while (!done()) {
-      if (try_run_one()) continue;
-      bool ran = false;
-      for (int spin = 0; spin < 32 && !ran; ++spin) {
-        if (done()) return;
-        ran = try_run_one();
-        if (!ran) std::this_thread::yield();
+      if (detail::task_base* task = find_task(may_steal)) {
+        task->run_and_delete();
+        idle_rounds = 0;
+        continue;
       }
-      if (ran) continue;
+      if (++idle_rounds < 32) {
+        std::this_thread::yield();
+        continue;
+      }
+      if (!may_steal) {  // a deep waiter: poll instead of sleeping on the shared event count
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+        continue;
+      }
       const auto key = sleep_.prepare_wait();
       if (done() || has_visible_work()) {
         sleep_.cancel_wait();
+        idle_rounds = 0;
         continue;
       }
       sleep_.commit_wait(key);
+      idle_rounds = 0;
     }
   }
+
+  /// Nested waits on one thread beyond which waiting stops stealing (see wait_until).
+  static constexpr int max_help_depth = 32;
 
   /// Wakes every thread sleeping in wait_until() (and idle workers) to re-check.
   void notify_waiters() noexcept { sleep_.notify_all(); }
@@ -282,14 +304,22 @@ class thread_pool {
     detail::current_worker_of_this_thread = detail::current_worker{};
   }
 
-  detail::task_base* find_task() {
+  static int& help_depth() noexcept {
+    static thread_local int depth = 0;
+    return depth;
+  }
+
+  // Own deque first (newest, cache-warm), then steal (oldest), then the injection queue.
+  detail::task_base* find_task(bool may_steal) {
     const bool worker = detail::current_worker_of_this_thread.pool == this;
     if (worker) {
-      if (auto* task = slots_[detail::current_worker_of_this_thread.index].deque.take())
+      if (auto* task = slots_[detail::current_worker_of_this_thread.index].deque.take()) {
         return task;
+      }
     }
+    if (!may_steal) return nullptr;
     if (auto* task = steal_from_workers()) return task;
-    if (injected_count_.load(std::memory_order_acquire) != 0) return pop_injected();
+    if (injected_count_.load(std::memory_order_acquire) != 0) return pop_injected(worker);
     return nullptr;
   }
 
@@ -311,14 +341,34 @@ class thread_pool {
     return nullptr;
   }
 
-  detail::task_base* pop_injected() {
-    std::lock_guard lock(injection_mutex_);
-    if (injected_.empty()) return nullptr;
-    detail::task_base* task = injected_.front();
-    injected_.pop_front();
-    injected_count_.fetch_sub(1, std::memory_order_relaxed);
+  // Takes the oldest injected task. A worker takes a few more onto its own deque, where
+  // taking is cheaper than this lock and where other workers can steal them.
+  detail::task_base* pop_injected(bool worker = false) {
+    detail::task_base* extra[injection_batch];
+    std::size_t extras = 0;
+    detail::task_base* task = nullptr;
+    {
+      std::lock_guard lock(injection_mutex_);
+      if (injected_.empty()) return nullptr;
+      task = injected_.front();
+      injected_.pop_front();
+      if (worker) {
+        const std::size_t share = injected_.size() / (2 * size_);
+        while (extras < injection_batch && extras < share) {
+          extra[extras++] = injected_.front();
+          injected_.pop_front();
+        }
+      }
+      injected_count_.fetch_sub(1 + extras, std::memory_order_relaxed);
+    }
+    if (extras != 0) {
+      // Newest pushed first: the owner, taking from the bottom, runs them oldest first.
+      auto& own = slots_[detail::current_worker_of_this_thread.index].deque;
+      for (std::size_t i = extras; i > 0; --i) own.push(extra[i - 1]);
+    }
     return task;
   }
+  static constexpr std::size_t injection_batch = 32;
 
   bool has_visible_work() const {
     if (injected_count_.load(std::memory_order_seq_cst) != 0) return true;

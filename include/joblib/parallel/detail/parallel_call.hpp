@@ -111,6 +111,7 @@ class parallel_call {
     spawn_runners(spawnable_);
     runner_loop();
     finish_runner();
+    revoke_pending_runners();
     if (pool_) {
       pool_->wait_until([this] {
         report_if_caller();
@@ -170,6 +171,7 @@ class parallel_call {
   /// Stops handing out batches and waits for running ones (a dropped generator).
   void cancel_and_wait() noexcept {
     cancelled_.store(true, std::memory_order_release);
+    revoke_pending_runners();
     if (pool_) {
       pool_->wait_until([this] { return active_.load(std::memory_order_acquire) == 0; });
     }
@@ -358,14 +360,44 @@ class parallel_call {
     }
   }
 
+  // A spawned runner's claim on the call. The caller revokes the tickets of runners that have
+  // not started once nothing is left to hand out, so it need not wait for a busy pool to get
+  // around to them (they exit without touching the call, which may be gone by then).
+  struct runner_ticket {
+    static constexpr int pending = 0, running = 1, revoked = 2;
+    std::atomic<int> status{pending};
+  };
+
   void spawn_runners(unsigned count) {
+    std::erase_if(tickets_, [](const auto& t) {
+      return t->status.load(std::memory_order_relaxed) != runner_ticket::pending;
+    });
     for (unsigned i = 0; i < count; ++i) {
+      auto ticket = std::make_shared<runner_ticket>();
+      tickets_.push_back(ticket);
       active_.fetch_add(1, std::memory_order_relaxed);
-      pool_->spawn(make_task([this]() noexcept {
+      pool_->spawn(make_task([this, ticket = std::move(ticket)]() noexcept {
+        int expected = runner_ticket::pending;
+        if (!ticket->status.compare_exchange_strong(expected, runner_ticket::running,
+                                                    std::memory_order_acq_rel)) {
+          return;  // revoked: the call may be gone
+        }
         runner_loop();
         finish_runner();
       }));
     }
+  }
+
+  // Withdraws runners that have not started; each withdrawn one counts as finished.
+  void revoke_pending_runners() noexcept {
+    for (auto& ticket : tickets_) {
+      int expected = runner_ticket::pending;
+      if (ticket->status.compare_exchange_strong(expected, runner_ticket::revoked,
+                                                 std::memory_order_acq_rel)) {
+        finish_runner();
+      }
+    }
+    tickets_.clear();
   }
 
   void finish_runner() noexcept {
@@ -467,6 +499,7 @@ class parallel_call {
   std::atomic<std::size_t> dispensed_batches_{0};
   std::atomic<std::size_t> consumed_batches_{0};
   std::atomic<bool> cancelled_{false};
+  std::vector<std::shared_ptr<runner_ticket>> tickets_;  // used by the calling thread only
 
   std::atomic<bool> failed_{false};
   std::mutex error_mutex_;
