@@ -54,10 +54,12 @@ namespace detail {
 /// error is this one message and not a page of template errors.
 template <class T>
 struct serializable_check {
-  static_assert(serializable<T>,
-                "joblib: this type is not serializable (see 'T = ...' above). Make it an "
-                "aggregate, add JOBLIB_FIELDS(type, fields...) next to it, or give it a member "
-                "template <class Archive> void serialize(Archive& ar) { ar(fields...); }");
+  static_assert(
+      serializable<T>,
+      "joblib: this type is not serializable (it is named in 'serializable_check<...>' above). "
+      "Make it an "
+      "aggregate, add JOBLIB_FIELDS(type, fields...) next to it, or give it a member "
+      "template <class Archive> void serialize(Archive& ar) { ar(fields...); }");
   static constexpr bool value = serializable<T>;
 };
 }  // namespace detail
