@@ -194,6 +194,8 @@ class ndarray {
   explicit ndarray(no_alloc) {}
 
   static std::size_t checked_size(const std::vector<std::size_t>& shape) {
+    // Any zero extent makes an empty array, whatever the others are (as in numpy).
+    if (std::find(shape.begin(), shape.end(), std::size_t{0}) != shape.end()) return 0;
     std::size_t n = 1;
     for (std::size_t d : shape) {
       if (d != 0 && n > static_cast<std::size_t>(-1) / sizeof(T) / d) {

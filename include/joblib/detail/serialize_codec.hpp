@@ -509,10 +509,12 @@ void decode_array_node(value_reader& in, U& value) {
   }
 }
 
-template <class U, class F>
-void decode_variant(value_reader& in, U& value, std::uint32_t index, F&&) {
+template <class U>
+void decode_variant(value_reader& in, U& value, std::uint32_t index) {
   [&]<std::size_t... I>(std::index_sequence<I...>) {
-    ((index == I ? (decode(in, value.template emplace<I>()), true) : false) || ...);
+    // Exactly one I matches (the caller checked the range); || stops there.
+    static_cast<void>(
+        ((index == I ? (decode(in, value.template emplace<I>()), true) : false) || ...));
   }
   (std::make_index_sequence<std::variant_size_v<U>>{});
 }
@@ -626,7 +628,7 @@ void decode(value_reader& in, T& value) {
     if (index >= std::variant_size_v<U>) {
       throw format_error(at, "variant index " + std::to_string(index) + " out of range");
     }
-    decode_variant(in, value, index, 0);
+    decode_variant(in, value, index);
   } else if constexpr (k == kind::duration) {
     typename U::rep r{};
     decode(in, r);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdlib>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -21,8 +22,12 @@ namespace detail {
 
 /// Converts to anything: used to probe how many initializers an aggregate accepts.
 struct reflect_any {
+  // Only ever used in unevaluated contexts. Defined anyway (never called) because clang warns
+  // about an undefined function used with a type that has internal linkage.
   template <class U>
-  operator U() const;  // never defined: only used in unevaluated contexts
+  [[noreturn]] operator U() const {
+    std::abort();
+  }
 };
 
 template <class T, std::size_t... I>

@@ -116,3 +116,16 @@ TEST_CASE("format_error carries the offset of the problem") {
     CHECK(e.offset() == 5u);
   }
 }
+
+TEST_CASE("an ndarray with a zero extent and a huge one is empty, not an error") {
+  // Found by the fuzzer: ndarray's own size check once threw std::length_error here.
+  std::vector<std::byte> bytes{std::byte{0}, std::byte{11}, std::byte{2}};
+  const auto huge = u64(std::uint64_t{1} << 62);
+  const auto zero = u64(0);
+  bytes.insert(bytes.end(), huge.begin(), huge.end());
+  bytes.insert(bytes.end(), zero.begin(), zero.end());
+  joblib::ndarray<double> a;
+  read(a, bytes);
+  CHECK(a.size() == 0);
+  CHECK(a.ndim() == 2);
+}
