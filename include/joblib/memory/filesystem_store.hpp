@@ -6,7 +6,7 @@
 //   <root>/.gitignore                         "*": never committed by accident
 //   <root>/<function>/<k0k1>/<k2k3>/<key>.jlc one container file per entry (result + metadata)
 //   <root>/<function>/<k0k1>/<k2k3>/<key>.lock  held while a process computes that entry
-//   ...                       /<key>.jlc.tmp.<pid>.<n>  a write in progress (atomic rename)
+//   ...                       /.<key>.jlc.<pid>.<random>.tmp  a write in progress
 //
 // The two fan-out levels (256 × 256 folders, from the first hex digits of the key) keep each
 // folder small, so a function with millions of entries stays fast to look up. Entries are
@@ -183,22 +183,22 @@ class filesystem_store {
   }
 
   /// Removes temporary files of writes that cannot finish: their writer process is gone, or
-  /// they are older than `max_age` (a writer on another host, or a reused pid). Also removes
-  /// lock files nobody holds that are older than `max_age`. Returns the number removed.
+  /// they are older than `max_age` (a writer on another host, or a reused pid). Temporary
+  /// files are joblib::dump's "." + name + "." + pid + "." + random + ".tmp". Returns the
+  /// number removed.
   std::uint64_t sweep_temporaries(std::chrono::seconds max_age = std::chrono::hours(1)) const {
     std::uint64_t removed = 0;
     std::error_code ec;
     const auto now = std::filesystem::file_time_type::clock::now();
     for (auto it = std::filesystem::recursive_directory_iterator(root_, ec);
          !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      if (!it->is_regular_file(ec)) continue;
       const std::string name = it->path().filename().string();
-      const auto tmp_at = name.find(".tmp.");
-      if (tmp_at == std::string::npos) continue;
+      const auto pid = temporary_writer_pid(name);
+      if (!pid) continue;
       std::error_code time_ec;
       const auto written = std::filesystem::last_write_time(it->path(), time_ec);
       const bool old = !time_ec && now - written > max_age;
-      if (old || !writer_alive(name.substr(tmp_at + 5))) {
+      if (old || !process_alive(*pid)) {
         std::error_code remove_ec;
         removed += std::filesystem::remove(it->path(), remove_ec);
       }
@@ -260,14 +260,24 @@ class filesystem_store {
     return found;
   }
 
-  // Temp files are named <entry>.tmp.<pid>.<n>: a writer is alive while its pid exists.
-  static bool writer_alive(std::string_view pid_and_rest) {
-    const auto dot = pid_and_rest.find('.');
-    const std::string digits(pid_and_rest.substr(0, dot));
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) {
-      return true;  // not our naming: leave it to the age rule
+  // The writer's pid of a temporary file ".<name>.<pid>.<random>.tmp"; nothing otherwise.
+  static std::optional<long> temporary_writer_pid(std::string_view name) {
+    constexpr std::string_view suffix = ".tmp";
+    if (name.size() < 8 || name.front() != '.' || !name.ends_with(suffix)) return std::nullopt;
+    name.remove_suffix(suffix.size());
+    const auto random_dot = name.rfind('.');
+    if (random_dot == std::string_view::npos || random_dot == 0) return std::nullopt;
+    const auto pid_dot = name.rfind('.', random_dot - 1);
+    if (pid_dot == std::string_view::npos) return std::nullopt;
+    const std::string_view digits = name.substr(pid_dot + 1, random_dot - pid_dot - 1);
+    if (digits.empty() || digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos) {
+      return std::nullopt;
     }
-    const long pid = std::stol(digits);
+    return std::stol(std::string(digits));
+  }
+
+  static bool process_alive(long pid) {
     if (pid == static_cast<long>(::getpid())) return true;
     return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
   }

@@ -141,10 +141,14 @@ TEST_CASE("sweeping removes temporaries of dead writers and old ones only") {
   const auto root = fresh_dir("store_sweep");
   filesystem_store store(root);
   const auto entry = store.entry_path("f", key(1));
-  const auto mine = fs::path(entry.string() + ".tmp." + std::to_string(::getpid()) + ".1");
+  auto temporary = [&](const std::string& pid, const std::string& random) {
+    return entry.parent_path() /
+           ("." + entry.filename().string() + "." + pid + "." + random + ".tmp");
+  };
+  const auto mine = temporary(std::to_string(::getpid()), "17");
   // pid_max on Linux is at most 2^22: this pid cannot be alive.
-  const auto dead = fs::path(entry.string() + ".tmp.99999999.1");
-  const auto old = fs::path(entry.string() + ".tmp." + std::to_string(::getpid()) + ".2");
+  const auto dead = temporary("99999999", "18");
+  const auto old = temporary(std::to_string(::getpid()), "19");
   write_file(entry, 5);
   write_file(mine, 5);
   write_file(dead, 5);
