@@ -96,7 +96,9 @@ namespace detail {
 template <class T>
 void write_value(const T& value, std::vector<std::byte>& out, array_sink* sink) {
   if constexpr (serializable_check<T>::value) {
-    value_writer w(out, sink);
+    size_counter counter(sink != nullptr);
+    encode(counter, value);
+    value_writer w(out, sink, counter.size());
     encode(w, value);
     w.finish();
   }

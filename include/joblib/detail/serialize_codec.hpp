@@ -66,6 +66,11 @@ class value_writer {
  public:
   value_writer(std::vector<std::byte>& out, array_sink* sink) noexcept
       : out_(out), pos_(out.size()), sink_(sink) {}
+  /// Sizes `out` for `expected` more bytes up front (one allocation instead of doubling).
+  value_writer(std::vector<std::byte>& out, array_sink* sink, std::size_t expected)
+      : value_writer(out, sink) {
+    out_.resize(pos_ + expected);
+  }
   value_writer(const value_writer&) = delete;
   value_writer& operator=(const value_writer&) = delete;
   ~value_writer() { finish(); }
@@ -117,6 +122,26 @@ class value_writer {
   array_sink* sink_;
 };
 
+/// Counts the bytes value_writer would produce (same sink decisions, no sink calls), so that
+/// write_value allocates once: growing a large stream by doubling costs more than this pass.
+class size_counter {
+ public:
+  static constexpr bool counts_only = true;
+  explicit size_counter(bool has_sink) noexcept : has_sink_(has_sink) {}
+  void write(const void*, std::size_t n) noexcept { n_ += n; }
+  void write_array(const array_out& a, bool prefer_sink) noexcept {
+    n_ += has_sink_ && prefer_sink ? 9 : 3 + 8 * a.shape.size() + a.bytes.size();
+  }
+  std::size_t size() const noexcept { return n_; }
+
+ private:
+  std::size_t n_ = 0;
+  bool has_sink_;
+};
+
+template <class Out>
+concept counting_output = Out::counts_only;
+
 template <class Out, class T>
 void encode(Out& out, const T& value);
 
@@ -160,25 +185,31 @@ void encode_elements(Out& out, const Range& r) {
 /// that order, so equal containers give equal bytes whatever their insertion history.
 template <class Out, class C, class F>
 void encode_canonical(Out& out, const C& c, F&& encode_one) {
-  std::vector<std::byte> buffer;
-  std::vector<std::pair<std::size_t, std::size_t>> spans;
-  spans.reserve(c.size());
-  {
-    value_writer sub = out.sub(buffer);
-    for (const auto& e : c) {
-      const std::size_t begin = sub.position();
-      encode_one(sub, e);
-      spans.emplace_back(begin, sub.position() - begin);
+  if constexpr (counting_output<Out>) {
+    write_u64(out, c.size());  // order does not change the size
+    for (const auto& e : c) encode_one(out, e);
+  } else {
+    std::vector<std::byte> buffer;
+    std::vector<std::pair<std::size_t, std::size_t>> spans;
+    spans.reserve(c.size());
+    {
+      value_writer sub = out.sub(buffer);
+      for (const auto& e : c) {
+        const std::size_t begin = sub.position();
+        encode_one(sub, e);
+        spans.emplace_back(begin, sub.position() - begin);
+      }
+      sub.finish();
     }
-    sub.finish();
+    const std::byte* base = buffer.data();
+    std::sort(spans.begin(), spans.end(), [base](const auto& a, const auto& b) {
+      const std::size_t n = std::min(a.second, b.second);
+      const int c = n == 0 ? 0 : std::memcmp(base + a.first, base + b.first, n);
+      return c != 0 ? c < 0 : a.second < b.second;
+    });
+    write_u64(out, c.size());
+    for (const auto& [begin, len] : spans) out.write(base + begin, len);
   }
-  const std::byte* base = buffer.data();
-  std::sort(spans.begin(), spans.end(), [base](const auto& a, const auto& b) {
-    const int c = std::memcmp(base + a.first, base + b.first, std::min(a.second, b.second));
-    return c != 0 ? c < 0 : a.second < b.second;
-  });
-  write_u64(out, c.size());
-  for (const auto& [begin, len] : spans) out.write(base + begin, len);
 }
 
 template <class Out, class T>
