@@ -8,4 +8,11 @@
 
 #include "joblib/config.hpp"
 #include "joblib/errors.hpp"
+#include "joblib/hash.hpp"
+#include "joblib/log.hpp"
+#include "joblib/memory.hpp"
+#include "joblib/ndarray.hpp"
+#include "joblib/parallel.hpp"
+#include "joblib/persist.hpp"
+#include "joblib/serialize.hpp"
 #include "joblib/version.hpp"

@@ -22,6 +22,7 @@
 #include "joblib/parallel/options.hpp"
 #include "joblib/parallel/result.hpp"
 #include "joblib/parallel/thread_pool.hpp"
+#include "joblib/version.hpp"
 
 JOBLIB_BEGIN_NAMESPACE
 
