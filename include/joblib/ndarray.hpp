@@ -27,18 +27,12 @@
 
 JOBLIB_BEGIN_NAMESPACE
 
-namespace detail {
+/// Element types ndarray accepts: arithmetic types except long double (it has no portable
+/// storage format) and std::complex<float> / std::complex<double>.
 template <class T>
-struct is_complex_arithmetic : std::false_type {};
-template <class T>
-struct is_complex_arithmetic<std::complex<T>> : std::is_floating_point<T> {};
-}  // namespace detail
-
-/// Element types ndarray accepts: arithmetic types (bool excluded: std::vector<bool> habits
-/// make it a trap) and std::complex of a floating-point type.
-template <class T>
-concept ndarray_element = (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) ||
-                          detail::is_complex_arithmetic<T>::value;
+concept ndarray_element =
+    (std::is_arithmetic_v<T> && !std::is_same_v<T, long double>) ||
+    std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>;
 
 /// An N-dimensional, row-major (C order) array.
 ///

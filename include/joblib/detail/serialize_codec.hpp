@@ -172,7 +172,7 @@ void encode_tuple(Out& out, const Tuple& t) {
 template <class Out, class E>
 void encode_array(Out& out, std::span<const E> elems, std::span<const std::uint64_t> shape,
                   bool prefer_sink) {
-  const array_out a{dtype_of<E>(), shape, std::as_bytes(elems)};
+  const array_out a{array_dtype_of<E>(), shape, std::as_bytes(elems)};
   out.write_array(a, prefer_sink);
 }
 
@@ -463,7 +463,7 @@ array_in read_array_header(value_reader& in, std::size_t want_ndim /* 0: any */)
   array_in a;
   const std::size_t at = in.position();
   const auto tag = in.scalar<std::uint8_t>();
-  constexpr dtype want = dtype_of<E>();
+  constexpr dtype want = array_dtype_of<E>();
   if (tag == array_inline) {
     const auto type = in.scalar<std::uint8_t>();
     if (type != static_cast<std::uint8_t>(want)) {
@@ -503,6 +503,12 @@ array_in read_array_header(value_reader& in, std::size_t want_ndim /* 0: any */)
     a.bytes = a.loaded.bytes;
   } else {
     throw format_error(at, "bad array tag " + std::to_string(tag));
+  }
+  if constexpr (std::is_same_v<E, bool>) {
+    // Any byte but 0 or 1 in a bool is undefined behaviour: check before viewing or copying.
+    for (std::byte b : a.bytes) {
+      if (static_cast<unsigned char>(b) > 1) throw format_error(at, "bad bool in a bool array");
+    }
   }
   return a;
 }

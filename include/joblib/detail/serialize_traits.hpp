@@ -114,6 +114,16 @@ constexpr dtype dtype_of() noexcept {
   }
 }
 
+/// dtype of an array node's element: dtype_of, plus bool for ndarray<bool> (std::vector<bool>
+/// is not contiguous, so only ndarray stores bools as an array node).
+template <class A>
+constexpr dtype array_dtype_of() noexcept {
+  if constexpr (std::is_same_v<std::remove_cv_t<A>, bool>)
+    return dtype::boolean;
+  else
+    return dtype_of<A>();
+}
+
 /// True for elements stored as raw little-endian blocks (array nodes).
 template <class A>
 inline constexpr bool is_array_element = dtype_of<A>() != dtype{};

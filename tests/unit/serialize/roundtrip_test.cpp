@@ -250,3 +250,15 @@ TEST_CASE("ndarray and std::array round-trip inline with their shapes") {
   joblib::detail::read_value(v, std::span<const std::byte>(bytes), nullptr);
   CHECK(v == std::vector<float>{1, 2, 3});
 }
+
+TEST_CASE("ndarray<bool> is an array node of dtype bool; bad bytes are rejected") {
+  joblib::ndarray<bool> a({3});
+  a(1) = true;
+  auto bytes = bytes_of(a);
+  CHECK(round_trip(a) == a);
+  CHECK(joblib::type_signature<joblib::ndarray<bool>>() == "ndarray<bool>");
+  bytes.back() = std::byte{2};
+  joblib::ndarray<bool> back;
+  CHECK_THROWS_AS(joblib::detail::read_value(back, std::span<const std::byte>(bytes), nullptr),
+                  joblib::format_error);
+}
