@@ -525,9 +525,7 @@ class memorized_function {
   std::optional<detail::stored_t<R>> try_load(const std::filesystem::path& path,
                                               const Args&... args) const {
     using stored = detail::stored_t<R>;
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) return std::nullopt;
-    try {
+    try {  // no exists() first: a missing file is one failed open, reported as ENOENT
       detail::container_reader reader(path, detail::to_read_settings({.mmap = mmap()}));
       const std::string_view expected = type_signature<stored>();
       if (reader.type_signature() != expected) {

@@ -4,12 +4,14 @@
 //
 //   <root>/CACHEDIR.TAG                       marks the tree as a cache for backup tools
 //   <root>/.gitignore                         "*": never committed by accident
-//   <root>/<function>/<k0k1>/<k2k3>/<key>.jlc one container file per entry (result + metadata)
-//   <root>/<function>/<k0k1>/<k2k3>/<key>.lock  held while a process computes that entry
-//   ...                       /.<key>.jlc.<pid>.<random>.tmp  a write in progress
+//   <root>/<function>/<k0k1>/<key>.jlc      one container file per entry (result + metadata)
+//   <root>/<function>/<k0k1>/<key>.lock     held while a process computes that entry
+//   <root>/<function>/<k0k1>/.<key>.jlc.<pid>.<random>.tmp   a write in progress
 //
-// The two fan-out levels (256 × 256 folders, from the first hex digits of the key) keep each
-// folder small, so a function with millions of entries stays fast to look up. Entries are
+// One fan-out level of 256 folders (the first two hex digits of the key) keeps folders small
+// (a million entries make ~4000 files a folder, which ext4/xfs index by name) while a young
+// cache creates at most 256 folders: creating a folder per new entry, as a second level would
+// for the first tens of thousands of entries, costs more than the entry itself. Entries are
 // ordered for eviction by modification time, which a cache hit refreshes (LRU, like ccache).
 #pragma once
 
@@ -90,7 +92,7 @@ class filesystem_store {
     return root_ / folder_name(function);
   }
 
-  /// The entry file for `key_hex` (lowercase hex, at least 4 characters) of `function`.
+  /// The entry file for `key_hex` (lowercase hex, at least 2 characters) of `function`.
   std::filesystem::path entry_path(std::string_view function, std::string_view key_hex) const {
     return fan_out_dir(function, key_hex) / (std::string(key_hex) + std::string(entry_suffix));
   }
@@ -238,8 +240,7 @@ class filesystem_store {
   }
 
   std::filesystem::path fan_out_dir(std::string_view function, std::string_view key_hex) const {
-    return function_dir(function) / std::string(key_hex.substr(0, 2)) /
-           std::string(key_hex.substr(2, 2));
+    return function_dir(function) / std::string(key_hex.substr(0, 2));
   }
 
   std::vector<cache_entry_info> scan_dir(const std::filesystem::path& dir,

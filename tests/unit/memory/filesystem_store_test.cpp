@@ -60,7 +60,7 @@ TEST_CASE("entries fan out by key under a safe folder per function") {
   const auto root = fresh_dir("store_layout");
   filesystem_store store(root);
   const auto path = store.entry_path("expensive", "abcdef0123456789abcdef0123456789");
-  CHECK(path == root / "expensive" / "ab" / "cd" / "abcdef0123456789abcdef0123456789.jlc");
+  CHECK(path == root / "expensive" / "ab" / "abcdef0123456789abcdef0123456789.jlc");
   CHECK(store.lock_path("expensive", "abcdef0123456789abcdef0123456789").extension() == ".lock");
 
   // Unsafe names become distinct safe folder names.
