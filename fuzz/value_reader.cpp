@@ -3,13 +3,15 @@
 // The first input byte picks the type to decode, the rest is the stream. The reader must
 // either succeed or throw joblib::format_error: any other exception, crash, out-of-bounds read
 // (ASan), undefined behaviour (UBSan), leak or oversized allocation (-rss_limit_mb /
-// -malloc_limit_mb) is a bug. Decoded values are re-encoded and read back, which must succeed.
+// -malloc_limit_mb) is a bug. Decoded values are re-encoded and read back, which must succeed
+// and hash equal to the original.
 //
 //   cmake --preset fuzz -B build/fuzz && cmake --build build/fuzz --target joblib_fuzz_value_reader
 //   build/fuzz/fuzz/joblib_fuzz_value_reader -max_total_time=60 fuzz/corpus/value_reader
 //
 // Built with -DJOBLIB_FUZZ_MAKE_SEEDS and run with a directory argument, it writes the seed
 // corpus (fuzz/corpus/value_reader/) instead.
+#include <joblib/hash.hpp>
 #include <joblib/serialize.hpp>
 
 #include <array>
@@ -86,9 +88,15 @@ void check(std::span<const std::byte> in, joblib::detail::array_source* source) 
   T back{};
   joblib::detail::read_value(back, std::span<const std::byte>(again), nullptr);
   (void)joblib::detail::summarize(back, 100);
+  // The hash archive walks the same value (canonical ordering of unordered containers).
+  if (joblib::hash(back) != joblib::hash(value)) __builtin_trap();
 }
 
 }  // namespace
+
+// The fuzz build compiles UBSan in recoverable mode, where a report alone would not fail the
+// run: make every report fatal (a sanitizer hook, hence the reserved name).
+extern "C" const char* __ubsan_default_options() { return "halt_on_error=1:print_stacktrace=1"; }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;

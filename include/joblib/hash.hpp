@@ -83,7 +83,7 @@ class hash_writer {
 
   void write(const void* p, std::size_t n) {
     if (n <= buffer_size - used_) {
-      std::memcpy(buffer_ + used_, p, n);
+      if (n != 0) std::memcpy(buffer_ + used_, p, n);  // p may be null when n == 0
       used_ += n;
       return;
     }

@@ -46,6 +46,13 @@ TEST_CASE("different values, types and shapes give different digests") {
   CHECK(joblib::hash(std::optional<int>{}) != joblib::hash(std::optional<int>{0}));
 }
 
+TEST_CASE("empty values hash (no null-pointer copies) and differ from non-empty ones") {
+  CHECK(joblib::hash(std::vector<double>{}) == joblib::hash(std::vector<double>{}));
+  CHECK(joblib::hash(std::vector<double>{}) != joblib::hash(std::vector<double>{0.0}));
+  CHECK(joblib::hash(std::string()) != joblib::hash(std::vector<char>{}));
+  CHECK(joblib::hash(joblib::ndarray<float>()) != joblib::hash(joblib::ndarray<float>({0, 3})));
+}
+
 TEST_CASE("hash(a, b) is the hash of the tuple of the arguments") {
   CHECK(joblib::hash(1, 2) == joblib::hash(std::tuple{1, 2}));
   CHECK(joblib::hash() == joblib::hash(std::tuple<>{}));
