@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <ranges>
 #include <type_traits>
 #include <utility>
@@ -51,7 +52,12 @@ class parallel {
   auto operator()(Range&& tasks) const {
     using view = std::remove_reference_t<Range>;
     using result = detail::task_result_t<view>;
-    const parallel_options options = resolved();
+    // Copy the options only when a parallel_config scope has to be merged in.
+    std::optional<parallel_options> merged;
+    if (const parallel_options* scoped = detail::current_parallel_config()) {
+      merged = parallel_config::merge(options_, *scoped);
+    }
+    const parallel_options& options = merged ? *merged : options_;
     const detail::call_settings settings = settings_for(options);
     thread_pool* pool = settings.n_jobs > 1 ? &thread_pool::global() : nullptr;
 
@@ -75,13 +81,6 @@ class parallel {
   const parallel_options& options() const noexcept { return options_; }
 
  private:
-  parallel_options resolved() const {
-    if (const parallel_options* scoped = detail::current_parallel_config()) {
-      return parallel_config::merge(options_, *scoped);
-    }
-    return options_;
-  }
-
   static detail::call_settings settings_for(const parallel_options& options) {
     detail::call_settings settings;
     settings.n_jobs = effective_n_jobs(options.n_jobs.value_or(1));

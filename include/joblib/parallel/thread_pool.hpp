@@ -216,6 +216,9 @@ class thread_pool {
         injected_.push_back(task);
       }
       injected_count_.fetch_add(1, std::memory_order_seq_cst);
+      // The seq_cst RMW above published the task: a seq_cst load of the waiter count suffices.
+      sleep_.notify_one_after_seq_cst_publish();
+      return;
     }
     sleep_.notify_one();
   }

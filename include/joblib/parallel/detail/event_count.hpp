@@ -45,6 +45,16 @@ class event_count {
     }
   }
 
+  /// notify_one() for a publication made by a seq_cst read-modify-write: then a seq_cst load
+  /// of the waiter count is ordered like the RMW of has_waiters() (all of them sit in the
+  /// single total order of seq_cst operations), and is cheaper on a shared cache line.
+  void notify_one_after_seq_cst_publish() noexcept {
+    if (waiters_.load(std::memory_order_seq_cst) != 0) {
+      epoch_.fetch_add(1, std::memory_order_seq_cst);
+      epoch_.notify_one();
+    }
+  }
+
   /// Wakes every sleeper, if any. Call after publishing the change they wait for.
   void notify_all() noexcept {
     if (has_waiters()) {

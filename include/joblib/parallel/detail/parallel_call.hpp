@@ -110,7 +110,7 @@ class parallel_call {
     active_.fetch_add(1, std::memory_order_relaxed);  // the caller is a runner too
     spawn_runners(spawnable_);
     runner_loop();
-    finish_runner();
+    finish_runner(/*notify=*/false);
     revoke_pending_runners();
     if (pool_) {
       pool_->wait_until([this] {
@@ -181,6 +181,7 @@ class parallel_call {
   struct batch {
     std::size_t first = 0;
     std::size_t count = 0;
+    bool adaptive = false;  // time it to adapt the batch size
     // Copies of the calls for input ranges; indexable ranges are read in place.
     std::conditional_t<indexable, std::monostate, std::vector<std::ranges::range_value_t<V>>>
         calls{};
@@ -188,18 +189,26 @@ class parallel_call {
 
   // --- dispensing ---------------------------------------------------------------------------
 
-  std::size_t next_batch_size() const {
-    std::size_t size =
-        settings_.fixed_batch ? settings_.fixed_batch : batch_size_.load(std::memory_order_relaxed);
+  // The size of the next batch; `adaptive` tells whether timing it can teach anything (not
+  // for a fixed size, nor when the tail rule decided the size).
+  std::size_t next_batch_size(bool& adaptive) const {
+    if (settings_.fixed_batch) {
+      adaptive = false;
+      return settings_.fixed_batch;
+    }
+    std::size_t size = std::max<std::size_t>(1, batch_size_.load(std::memory_order_relaxed));
+    adaptive = true;
     if constexpr (indexable) {
-      if (!settings_.fixed_batch) {
-        const std::size_t total = total_.load(std::memory_order_relaxed);
-        const std::size_t taken = cursor_.load(std::memory_order_relaxed);
-        const std::size_t remaining = taken < total ? total - taken : 0;
-        size = std::min(size, std::max<std::size_t>(1, remaining / (2 * (spawnable_ + 1))));
+      const std::size_t total = total_.load(std::memory_order_relaxed);
+      const std::size_t taken = cursor_.load(std::memory_order_relaxed);
+      const std::size_t remaining = taken < total ? total - taken : 0;
+      const std::size_t tail = std::max<std::size_t>(1, remaining / (2 * (spawnable_ + 1)));
+      if (tail < size) {
+        size = tail;
+        adaptive = false;
       }
     }
-    return std::max<std::size_t>(1, size);
+    return size;
   }
 
   bool window_full() const {
@@ -218,7 +227,7 @@ class parallel_call {
       return false;
     }
     if (window_full()) return false;
-    const std::size_t want = next_batch_size();
+    const std::size_t want = next_batch_size(b.adaptive);
     if constexpr (indexable) {
       const std::size_t total = total_.load(std::memory_order_relaxed);
       const std::size_t first = cursor_.fetch_add(want, std::memory_order_relaxed);
@@ -313,9 +322,11 @@ class parallel_call {
     if constexpr (!is_void) {
       if (!write_in_place()) values.reserve(b.count);
     }
-    const auto started = std::chrono::steady_clock::now();
+    // Clock reads cost tens of ns on some VMs: only time batches that can teach something.
+    const auto started =
+        b.adaptive ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     const bool ok = execute(b, values);
-    if (ok) adapt_batch_size(b.count, std::chrono::steady_clock::now() - started);
+    if (ok && b.adaptive) adapt_batch_size(b.count, std::chrono::steady_clock::now() - started);
     if constexpr (!is_void) {
       if (ok && !write_in_place()) deliver(b.first, std::move(values));
     }
@@ -394,16 +405,19 @@ class parallel_call {
       int expected = runner_ticket::pending;
       if (ticket->status.compare_exchange_strong(expected, runner_ticket::revoked,
                                                  std::memory_order_acq_rel)) {
-        finish_runner();
+        finish_runner(/*notify=*/false);
       }
     }
     tickets_.clear();
   }
 
-  void finish_runner() noexcept {
+  // `notify` is false when the calling thread itself retires a runner: nobody else waits.
+  void finish_runner(bool notify = true) noexcept {
     // Read pool_ first: once active_ reaches 0 the caller may return and destroy *this.
     thread_pool* pool = pool_;
-    if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1 && pool) pool->notify_waiters();
+    if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1 && pool && notify) {
+      pool->notify_waiters();
+    }
   }
 
   void pool_notify() noexcept {
@@ -518,14 +532,16 @@ class parallel_call {
 template <class View>
 class generator_stream final : public result_stream<task_result_t<View>> {
  public:
-  generator_stream(View tasks, const parallel_options& options, call_settings settings,
-                   thread_pool* pool)
-      : tasks_(std::move(tasks)), call_(tasks_, options, settings, pool) {}
+  generator_stream(View tasks, parallel_options options, call_settings settings, thread_pool* pool)
+      : tasks_(std::move(tasks)),
+        options_(std::move(options)),
+        call_(tasks_, options_, settings, pool) {}
   ~generator_stream() override { call_.cancel_and_wait(); }
   std::optional<task_result_t<View>> next() override { return call_.next_result(); }
 
  private:
   View tasks_;
+  parallel_options options_;  // the call keeps pointers into it (on_progress)
   parallel_call<View> call_;
 };
 

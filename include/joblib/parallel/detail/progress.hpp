@@ -45,10 +45,11 @@ class progress_reporter {
   progress_reporter(const parallel_options& options, unsigned n_jobs, std::size_t pre_dispatch)
       : verbose_(options.verbose.value_or(0)),
         bar_(options.progress.value_or(false) && ::isatty(STDERR_FILENO)),
-        on_progress_(options.on_progress),
+        on_progress_(options.on_progress ? &options.on_progress : nullptr),
         n_jobs_(n_jobs),
         pre_dispatch_(pre_dispatch),
-        start_(std::chrono::steady_clock::now()) {
+        start_(active() ? std::chrono::steady_clock::now()
+                        : std::chrono::steady_clock::time_point{}) {
     if (verbose_ > 0) {
       print("Using backend " + std::string(n_jobs > 1 ? "ThreadingBackend" : "SequentialBackend") +
             " with " + std::to_string(n_jobs) + " concurrent workers.");
@@ -56,15 +57,16 @@ class progress_reporter {
   }
 
   /// Whether report() does anything (so callers can skip wake-ups when it does not).
-  bool active() const noexcept { return verbose_ > 0 || bar_ || static_cast<bool>(on_progress_); }
+  bool active() const noexcept { return verbose_ > 0 || bar_ || on_progress_ != nullptr; }
 
   /// Reports `completed` tasks out of `total` (unknown while the input is not exhausted),
   /// after `batches` batches were dispatched.
   void report(std::size_t completed, std::optional<std::size_t> total, std::size_t batches) {
     if (completed == last_completed_ && total == last_total_) return;
     const double elapsed = seconds();
-    if (on_progress_)
-      on_progress_(progress_info{completed, total, std::chrono::duration<double>(elapsed)});
+    if (on_progress_) {
+      (*on_progress_)(progress_info{completed, total, std::chrono::duration<double>(elapsed)});
+    }
     if (bar_) draw_bar(completed, total, elapsed, false);
     if (verbose_ > 0 && !(total && completed == *total))
       verbose_line(completed, total, batches, elapsed);
@@ -74,9 +76,10 @@ class progress_reporter {
 
   /// The closing report ("Done N out of N | elapsed: ... finished").
   void finish(std::size_t completed) {
+    if (!active()) return;
     const double elapsed = seconds();
     if (on_progress_ && (completed != last_completed_ || !last_total_)) {
-      on_progress_(progress_info{completed, completed, std::chrono::duration<double>(elapsed)});
+      (*on_progress_)(progress_info{completed, completed, std::chrono::duration<double>(elapsed)});
     }
     if (bar_) draw_bar(completed, completed, elapsed, true);
     if (verbose_ > 0) {
@@ -160,7 +163,7 @@ class progress_reporter {
 
   int verbose_;
   bool bar_;
-  std::function<void(const progress_info&)> on_progress_;
+  const std::function<void(const progress_info&)>* on_progress_;  // the call's options outlive us
   unsigned n_jobs_;
   std::size_t pre_dispatch_;
   std::chrono::steady_clock::time_point start_;
