@@ -31,6 +31,7 @@
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -119,6 +120,26 @@ struct memory_state {
   Store store;
   memory_options options;
   single_flight<digest, bool> flights;
+
+  // LRU order is the entries' mtime, refreshed on hits. Refreshing is a syscall that costs as
+  // much as the rest of a small hit, so each entry is refreshed at most once per second by
+  // this process (far finer than any eviction decision needs).
+  std::mutex touch_mutex;
+  std::unordered_map<digest, std::chrono::steady_clock::time_point> last_touch;
+
+  void touch(const digest& key, const std::filesystem::path& path) {
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(touch_mutex);
+      auto [it, fresh] = last_touch.try_emplace(key, now);
+      if (!fresh) {
+        if (now - it->second < std::chrono::seconds(1)) return;
+        it->second = now;
+      }
+      if (last_touch.size() > 100'000) last_touch.clear();  // bounded memory
+    }
+    store.touch(path);
+  }
   std::atomic<std::uint64_t> hits{0}, misses{0}, stores{0}, evictions{0}, corrupt{0};
 
   // Amortised limit enforcement: a full scan once enough was stored since the last one.
@@ -375,9 +396,10 @@ class memorized_function {
   auto shelve(const Args&... args) const {
     using R = std::invoke_result_t<const F&, const Args&...>;
     require_cache("call_and_shelve");
-    const std::string id = raw_key(args...).hex();
+    const digest k = raw_key(args...);
+    const std::string id = k.hex();
     const auto path = state_->store.entry_path(name_, id);
-    if (!try_load<R>(path, args...)) compute_and_store<R>(id, path, args...);
+    if (!try_load<R>(k, path, args...)) compute_and_store<R>(id, path, args...);
     return memorized_result<R, Store>(state_, name_, id, path, mmap());
   }
 
@@ -447,12 +469,12 @@ class memorized_function {
     const digest k = raw_key(args...);
     const std::string id = k.hex();
     const auto path = state_->store.entry_path(name_, id);
-    if (auto hit = try_load<R>(path, args...)) return std::move(*hit);
+    if (auto hit = try_load<R>(k, path, args...)) return std::move(*hit);
 
     // Miss: one thread of this process computes; the others then load what it stored.
     std::optional<detail::stored_t<R>> mine;
     state_->flights.run(k, [&] {
-      if (auto hit = try_load<R>(path, args...)) {
+      if (auto hit = try_load<R>(k, path, args...)) {
         mine = std::move(*hit);
         return true;
       }
@@ -461,7 +483,7 @@ class memorized_function {
       auto lock = detail::file_lock::acquire(state_->store.lock_path(name_, id),
                                              state_->options.lock_timeout);
       if (lock) {
-        if (auto hit = try_load<R>(path, args...)) {
+        if (auto hit = try_load<R>(k, path, args...)) {
           mine = std::move(*hit);
           return true;
         }
@@ -470,7 +492,7 @@ class memorized_function {
       return true;
     });
     if (mine) return std::move(*mine);
-    if (auto hit = try_load<R>(path, args...)) return std::move(*hit);
+    if (auto hit = try_load<R>(k, path, args...)) return std::move(*hit);
     return std::move(compute_and_store<R>(id, path, args...).value);  // the leader's store failed
   }
 
@@ -522,7 +544,7 @@ class memorized_function {
   // The stored result, or nothing on a miss. A damaged, mistyped or rejected entry is a miss:
   // counted, logged, removed.
   template <class R, class... Args>
-  std::optional<detail::stored_t<R>> try_load(const std::filesystem::path& path,
+  std::optional<detail::stored_t<R>> try_load(const digest& key, const std::filesystem::path& path,
                                               const Args&... args) const {
     using stored = detail::stored_t<R>;
     try {  // no exists() first: a missing file is one failed open, reported as ENOENT
@@ -541,7 +563,7 @@ class memorized_function {
       stored value{};
       detail::read_value(value, reader.value_stream(), &reader);
       state_->hits.fetch_add(1, std::memory_order_relaxed);
-      state_->store.touch(path);
+      state_->touch(key, path);
       if (verbose() >= 2) {
         joblib::log(log_level::info, "[Memory]: Loading " + detail::format_call(name_, args...));
       }
