@@ -49,6 +49,41 @@ template <class V>
 inline constexpr bool indexable_tasks_v =
     std::ranges::random_access_range<V>&& std::ranges::sized_range<V>;
 
+/// A vector that keeps its first N elements inline (no allocation for the few runners of a
+/// typical call); just what parallel_call needs.
+template <class T, std::size_t N>
+class small_vector {
+ public:
+  void push_back(T value) {
+    if (size_ < N) {
+      inline_[size_] = value;
+    } else {
+      overflow_.push_back(value);
+    }
+    ++size_;
+  }
+  T& operator[](std::size_t i) { return i < N ? inline_[i] : overflow_[i - N]; }
+  std::size_t size() const noexcept { return size_; }
+  void clear() noexcept {
+    size_ = 0;
+    overflow_.clear();
+  }
+  // Removes the elements for which pred is true, keeping the order of the rest.
+  template <class Pred>
+  friend void erase_if(small_vector& v, Pred pred) {
+    small_vector kept;
+    for (std::size_t i = 0; i < v.size_; ++i) {
+      if (!pred(v[i])) kept.push_back(v[i]);
+    }
+    v = std::move(kept);
+  }
+
+ private:
+  T inline_[N]{};
+  std::size_t size_ = 0;
+  std::vector<T> overflow_;
+};
+
 /// Resolved settings of one call.
 struct call_settings {
   unsigned n_jobs = 1;
@@ -99,6 +134,7 @@ class parallel_call {
 
   parallel_call(const parallel_call&) = delete;
   parallel_call& operator=(const parallel_call&) = delete;
+  ~parallel_call() { revoke_pending_runners(); }  // normally done already; never leave one behind
 
   // --- list mode ----------------------------------------------------------------------------
 
@@ -371,44 +407,59 @@ class parallel_call {
     }
   }
 
-  // A spawned runner's claim on the call. The caller revokes the tickets of runners that have
-  // not started once nothing is left to hand out, so it need not wait for a busy pool to get
-  // around to them (they exit without touching the call, which may be gone by then).
-  struct runner_ticket {
+  // A spawned runner, shared by the pool (which runs it) and the calling thread (which may
+  // revoke it): two references, the last one out deletes it. Once nothing is left to hand
+  // out, the caller revokes the runners no worker has started, so it need not wait for a busy
+  // pool to get around to them; a revoked runner exits without touching the call, which may
+  // be gone by then.
+  struct runner_task final : task_base {
     static constexpr int pending = 0, running = 1, revoked = 2;
+    explicit runner_task(parallel_call* owner) : call(owner) {}
+    void run_and_delete() noexcept override {
+      int expected = pending;
+      if (status.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
+        parallel_call* c = call;
+        c->runner_loop();
+        c->finish_runner();
+      }
+      release();
+    }
+    // Caller side: true when the runner had not started and now never will.
+    bool revoke() noexcept {
+      int expected = pending;
+      return status.compare_exchange_strong(expected, revoked, std::memory_order_acq_rel);
+    }
+    void release() noexcept {
+      if (references.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    }
+    parallel_call* call;
     std::atomic<int> status{pending};
+    std::atomic<int> references{2};
   };
 
   void spawn_runners(unsigned count) {
-    std::erase_if(tickets_, [](const auto& t) {
-      return t->status.load(std::memory_order_relaxed) != runner_ticket::pending;
+    // Drop the caller's references to runners that started (generators top up repeatedly).
+    erase_if(runners_, [](runner_task* r) {
+      if (r->status.load(std::memory_order_acquire) == runner_task::pending) return false;
+      r->release();
+      return true;
     });
     for (unsigned i = 0; i < count; ++i) {
-      auto ticket = std::make_shared<runner_ticket>();
-      tickets_.push_back(ticket);
+      auto* runner = new runner_task(this);
+      runners_.push_back(runner);
       active_.fetch_add(1, std::memory_order_relaxed);
-      pool_->spawn(make_task([this, ticket = std::move(ticket)]() noexcept {
-        int expected = runner_ticket::pending;
-        if (!ticket->status.compare_exchange_strong(expected, runner_ticket::running,
-                                                    std::memory_order_acq_rel)) {
-          return;  // revoked: the call may be gone
-        }
-        runner_loop();
-        finish_runner();
-      }));
+      pool_->spawn(runner);
     }
   }
 
   // Withdraws runners that have not started; each withdrawn one counts as finished.
   void revoke_pending_runners() noexcept {
-    for (auto& ticket : tickets_) {
-      int expected = runner_ticket::pending;
-      if (ticket->status.compare_exchange_strong(expected, runner_ticket::revoked,
-                                                 std::memory_order_acq_rel)) {
-        finish_runner(/*notify=*/false);
-      }
+    for (std::size_t i = 0; i < runners_.size(); ++i) {
+      runner_task* runner = runners_[i];
+      if (runner->revoke()) finish_runner(/*notify=*/false);
+      runner->release();
     }
-    tickets_.clear();
+    runners_.clear();
   }
 
   // `notify` is false when the calling thread itself retires a runner: nobody else waits.
@@ -513,7 +564,7 @@ class parallel_call {
   std::atomic<std::size_t> dispensed_batches_{0};
   std::atomic<std::size_t> consumed_batches_{0};
   std::atomic<bool> cancelled_{false};
-  std::vector<std::shared_ptr<runner_ticket>> tickets_;  // used by the calling thread only
+  small_vector<runner_task*, 4> runners_;  // the caller's references; calling thread only
 
   std::atomic<bool> failed_{false};
   std::mutex error_mutex_;
