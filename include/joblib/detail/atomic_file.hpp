@@ -48,8 +48,16 @@ class atomic_file {
     for (int attempt = 0; attempt < 100; ++attempt) {
       const std::uint64_t r = (std::uint64_t{rd()} << 32) ^ rd();
       temp_ = target_;
-      temp_.replace_filename("." + target_.filename().string() + "." + std::to_string(::getpid()) +
-                             "." + std::to_string(r) + ".tmp");
+      // Built with += (not a chain of +): GCC 12 at -O3 reports a bogus -Wrestrict on the
+      // chained form (GCC bug 105329).
+      std::string name = ".";
+      name += target_.filename().string();
+      name += '.';
+      name += std::to_string(::getpid());
+      name += '.';
+      name += std::to_string(r);
+      name += ".tmp";
+      temp_.replace_filename(name);
       fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
       if (fd_ >= 0) return;
       if (errno != EEXIST) throw_errno("cannot create temporary file", temp_);
