@@ -281,7 +281,8 @@ class container_reader final : public array_source {
  public:
   container_reader(const std::filesystem::path& path, read_settings settings)
       : path_(path), settings_(settings) {
-    file_ = mapped_file::open(path, settings.mapping.value_or(map_access::read_only));
+    file_ = mapped_file::open(path, settings.mapping.value_or(map_access::read_only),
+                              /*may_copy=*/!settings.mapping.has_value());
     const std::span<const std::byte> bytes = file_->bytes();
     superblock_ = decode_superblock(bytes, path_);
     const trailer t = decode_trailer(bytes, path_);
