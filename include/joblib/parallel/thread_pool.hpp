@@ -80,6 +80,23 @@ class first_exception {
   std::atomic<bool> has_error_{false};
 };
 
+/// One round of waiting for work that may arrive within microseconds: a few CPU pause
+/// instructions first (no system call: sched_yield in a tight loop spends its time in the
+/// scheduler), then yielding the core for later rounds.
+inline void spin_pause(int round) noexcept {
+  if (round < 16) {
+#if defined(__x86_64__) || defined(__i386__)
+    for (int i = 0; i < 16; ++i) __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    for (int i = 0; i < 16; ++i) asm volatile("yield");
+#else
+    std::this_thread::yield();
+#endif
+  } else {
+    std::this_thread::yield();
+  }
+}
+
 /// Which pool (if any) the calling thread works for, and its slot there.
 struct current_worker {
   const void* pool = nullptr;
@@ -254,7 +271,7 @@ class thread_pool {
         continue;
       }
       if (++idle_rounds < 32) {
-        std::this_thread::yield();
+        detail::spin_pause(idle_rounds);
         continue;
       }
       if (!may_steal) {  // a deep waiter: poll instead of sleeping on the shared event count
@@ -290,7 +307,7 @@ class thread_pool {
       bool ran = false;
       for (int spin = 0; spin < 64 && !ran; ++spin) {
         ran = try_run_one();
-        if (!ran) std::this_thread::yield();
+        if (!ran) detail::spin_pause(spin);
       }
       if (ran) continue;
       const auto key = sleep_.prepare_wait();
