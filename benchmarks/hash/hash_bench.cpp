@@ -1,7 +1,7 @@
 // joblib::hash throughput against raw XXH3-128 on the same buffer, in the same process.
 //
-//   cmake --preset release -B build/release && cmake --build build/release --target joblib_bench_hash
-//   build/release/benchmarks/hash/joblib_bench_hash --benchmark_min_time=2
+//   cmake --preset release -B build/release && cmake --build build/release --target
+//   joblib_bench_hash build/release/benchmarks/hash/joblib_bench_hash --benchmark_min_time=2
 #include <benchmark/benchmark.h>
 
 #include <joblib/hash.hpp>

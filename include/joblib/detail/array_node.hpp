@@ -38,9 +38,9 @@ enum class dtype : std::uint8_t {
   u64 = 9,
   f32 = 10,
   f64 = 11,
-  c64 = 12,   // std::complex<float>
-  c128 = 13,  // std::complex<double>
-  char8 = 14, // char (distinct from i8/u8 in signatures; stored as one byte)
+  c64 = 12,    // std::complex<float>
+  c128 = 13,   // std::complex<double>
+  char8 = 14,  // char (distinct from i8/u8 in signatures; stored as one byte)
 };
 
 /// Size in bytes of one element, or 0 for a value that is not a known dtype.
@@ -72,20 +72,34 @@ constexpr std::size_t dtype_size(dtype t) noexcept {
 /// Short name used in signatures, the index and tools ("f64", "c128", ...).
 constexpr std::string_view dtype_name(dtype t) noexcept {
   switch (t) {
-    case dtype::boolean: return "bool";
-    case dtype::i8: return "i8";
-    case dtype::i16: return "i16";
-    case dtype::i32: return "i32";
-    case dtype::i64: return "i64";
-    case dtype::u8: return "u8";
-    case dtype::u16: return "u16";
-    case dtype::u32: return "u32";
-    case dtype::u64: return "u64";
-    case dtype::f32: return "f32";
-    case dtype::f64: return "f64";
-    case dtype::c64: return "c64";
-    case dtype::c128: return "c128";
-    case dtype::char8: return "char";
+    case dtype::boolean:
+      return "bool";
+    case dtype::i8:
+      return "i8";
+    case dtype::i16:
+      return "i16";
+    case dtype::i32:
+      return "i32";
+    case dtype::i64:
+      return "i64";
+    case dtype::u8:
+      return "u8";
+    case dtype::u16:
+      return "u16";
+    case dtype::u32:
+      return "u32";
+    case dtype::u64:
+      return "u64";
+    case dtype::f32:
+      return "f32";
+    case dtype::f64:
+      return "f64";
+    case dtype::c64:
+      return "c64";
+    case dtype::c128:
+      return "c128";
+    case dtype::char8:
+      return "char";
   }
   return "?";
 }
