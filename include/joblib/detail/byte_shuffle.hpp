@@ -62,11 +62,11 @@ inline void unshuffle_generic(const unsigned char* in, unsigned char* out, std::
   }
 }
 
-/// Byte-shuffles `in` into `out` (same size, not overlapping) by `item_size`: byte j of item i
-/// goes to out[j * n + i], n = in.size() / item_size. Trailing bytes that do not form a whole
-/// item are copied unchanged. item_size <= 1 copies.
-inline void byte_shuffle(std::span<const std::byte> in, std::span<std::byte> out,
-                         std::size_t item_size) noexcept {
+// Shared body of byte_shuffle / byte_unshuffle: fixed-size kernels for the common item sizes
+// (so the compiler vectorises them), the generic loop otherwise, trailing bytes copied.
+template <bool Shuffle>
+void reorder_bytes(std::span<const std::byte> in, std::span<std::byte> out,
+                   std::size_t item_size) noexcept {
   const auto* src = reinterpret_cast<const unsigned char*>(in.data());
   auto* dst = reinterpret_cast<unsigned char*>(out.data());
   if (item_size <= 1 || in.size() < item_size) {
@@ -74,56 +74,50 @@ inline void byte_shuffle(std::span<const std::byte> in, std::span<std::byte> out
     return;
   }
   const std::size_t n = in.size() / item_size;
+  auto fixed = [&]<std::size_t Size>() {
+    if constexpr (Shuffle) {
+      shuffle_fixed<Size>(src, dst, n);
+    } else {
+      unshuffle_fixed<Size>(src, dst, n);
+    }
+  };
   switch (item_size) {
     case 2:
-      shuffle_fixed<2>(src, dst, n);
+      fixed.template operator()<2>();
       break;
     case 4:
-      shuffle_fixed<4>(src, dst, n);
+      fixed.template operator()<4>();
       break;
     case 8:
-      shuffle_fixed<8>(src, dst, n);
+      fixed.template operator()<8>();
       break;
     case 16:
-      shuffle_fixed<16>(src, dst, n);
+      fixed.template operator()<16>();
       break;
     default:
-      shuffle_generic(src, dst, n, item_size);
+      if constexpr (Shuffle) {
+        shuffle_generic(src, dst, n, item_size);
+      } else {
+        unshuffle_generic(src, dst, n, item_size);
+      }
       break;
   }
   const std::size_t tail = in.size() - n * item_size;
   if (tail != 0) std::memcpy(dst + n * item_size, src + n * item_size, tail);
 }
 
+/// Byte-shuffles `in` into `out` (same size, not overlapping) by `item_size`: byte j of item i
+/// goes to out[j * n + i], n = in.size() / item_size. Trailing bytes that do not form a whole
+/// item are copied unchanged. item_size <= 1 copies.
+inline void byte_shuffle(std::span<const std::byte> in, std::span<std::byte> out,
+                         std::size_t item_size) noexcept {
+  reorder_bytes<true>(in, out, item_size);
+}
+
 /// Inverse of byte_shuffle with the same item_size.
 inline void byte_unshuffle(std::span<const std::byte> in, std::span<std::byte> out,
                            std::size_t item_size) noexcept {
-  const auto* src = reinterpret_cast<const unsigned char*>(in.data());
-  auto* dst = reinterpret_cast<unsigned char*>(out.data());
-  if (item_size <= 1 || in.size() < item_size) {
-    if (!in.empty()) std::memcpy(dst, src, in.size());
-    return;
-  }
-  const std::size_t n = in.size() / item_size;
-  switch (item_size) {
-    case 2:
-      unshuffle_fixed<2>(src, dst, n);
-      break;
-    case 4:
-      unshuffle_fixed<4>(src, dst, n);
-      break;
-    case 8:
-      unshuffle_fixed<8>(src, dst, n);
-      break;
-    case 16:
-      unshuffle_fixed<16>(src, dst, n);
-      break;
-    default:
-      unshuffle_generic(src, dst, n, item_size);
-      break;
-  }
-  const std::size_t tail = in.size() - n * item_size;
-  if (tail != 0) std::memcpy(dst + n * item_size, src + n * item_size, tail);
+  reorder_bytes<false>(in, out, item_size);
 }
 
 }  // namespace detail
