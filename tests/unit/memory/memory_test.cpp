@@ -322,12 +322,12 @@ TEST_CASE("expires_after expires entries") {
                        ++c.calls;
                        return x;
                      },
-                     {.validate = joblib::expires_after(std::chrono::milliseconds(100))});
+                     {.validate = joblib::expires_after(std::chrono::milliseconds(600))});
   f(1);
   f(1);
   CHECK(c.calls == 1);
   CHECK(f.check_call_in_cache(1));
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
   CHECK_FALSE(f.check_call_in_cache(1));
   f(1);
   CHECK(c.calls == 2);
