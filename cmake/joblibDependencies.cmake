@@ -93,4 +93,29 @@ if(NOT JOBLIB_DEPENDENCIES_PARALLEL_ONLY)
       IMPORTED_LOCATION "${JOBLIB_XXHASH_LIBRARY}"
       INTERFACE_INCLUDE_DIRECTORIES "${JOBLIB_XXHASH_INCLUDE_DIR}")
   endif()
+
+  # Checksums of data that is hot in cache (every stripe of a dump or load) run 4x faster with
+  # the AVX2/AVX-512 kernels that xxHash picks at run time. Debian's and upstream's x86-64
+  # libxxhash export them as XXH3_64bits_dispatch; other builds may not, so probe the library
+  # and tell the headers (JOBLIB_XXH3_DISPATCH) only when a program links against it.
+  if(CMAKE_CXX_COMPILER_LOADED AND NOT DEFINED JOBLIB_XXH3_DISPATCH)
+    include(CheckCXXSourceCompiles)
+    set(CMAKE_REQUIRED_LIBRARIES xxHash::xxhash)
+    set(CMAKE_REQUIRED_QUIET ON)
+    check_cxx_source_compiles([=[
+      #include <cstddef>
+      #include <cstdint>
+      extern "C" std::uint64_t XXH3_64bits_dispatch(const void*, std::size_t);
+      int main() { return static_cast<int>(XXH3_64bits_dispatch("", 0) & 1); }
+    ]=] JOBLIB_XXH3_DISPATCH)
+    unset(CMAKE_REQUIRED_LIBRARIES)
+    unset(CMAKE_REQUIRED_QUIET)
+  endif()
+  if(JOBLIB_XXH3_DISPATCH)
+    get_target_property(_joblib_xxh_defs xxHash::xxhash INTERFACE_COMPILE_DEFINITIONS)
+    if(NOT "JOBLIB_XXH3_DISPATCH=1" IN_LIST _joblib_xxh_defs)
+      set_property(TARGET xxHash::xxhash APPEND PROPERTY
+        INTERFACE_COMPILE_DEFINITIONS JOBLIB_XXH3_DISPATCH=1)
+    endif()
+  endif()
 endif()

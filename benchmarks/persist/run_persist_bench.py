@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Side-by-side persistence benchmark: numpy tofile/fromfile (the page-cache limit), Python
 joblib.dump/load (Debian's python3-joblib) and joblib-cpp's dump/load, on 400 MB float64 arrays
-"smooth" (cumsum of ones) and "random" (uniform [0, 1)), in one run, medians of --runs runs.
+"smooth" (cumsum of ones) and "random" (uniform [0, 1)), plus "bits" (random 64-bit patterns,
+ours only), in one run, medians of --runs runs.
 
     /usr/bin/python3 benchmarks/persist/run_persist_bench.py \
         --bench build/release/benchmarks/persist/joblib_bench_persist --runs 5
@@ -77,9 +78,13 @@ def main():
             row(f"{name}: dump compress={lvl} vs joblib compress=3", cpp[f"dump_{name}_{lvl}_MBps"], py[f"joblib_dump_{name}_3_MBps"], "MB/s", ">= 10x (smooth)")
             row(f"{name}: ratio compress={lvl} vs joblib compress=3", cpp[f"ratio_{name}_{lvl}"], py[f"joblib_ratio_{name}_3"], "x", ">= 1x")
             row(f"{name}: load compress={lvl} vs joblib compress=3", cpp[f"load_{name}_{lvl}_MBps"], py[f"joblib_load_{name}_3_MBps"], "MB/s", ">= 5x (smooth)")
+    for name in ("smooth", "random"):
+        row(f"{name}: load compress=0, verify on vs off", cpp[f"load_{name}_0_MBps"], cpp[f"load_noverify_{name}_0_MBps"], "MB/s", ">= 0.95x")
     for lvl in (1, 3):
         row(f"random: dump time compress={lvl} / compress=0 (lower is better)", cpp[f"dump_random_{lvl}_s"], cpp["dump_random_0_s"], "s", "<= 1.2x")
         row(f"random: file size compress={lvl} / raw", 1 / cpp[f"ratio_random_{lvl}"], 1 / cpp["ratio_random_0"], "", "<= 1.01x")
+        row(f"bits: dump time compress={lvl} / compress=0 (lower is better)", cpp[f"dump_bits_{lvl}_s"], cpp["dump_bits_0_s"], "s", "<= 1.2x")
+        row(f"bits: file size compress={lvl} / raw", 1 / cpp[f"ratio_bits_{lvl}"], 1 / cpp["ratio_bits_0"], "", "<= 1.01x")
         row(f"smooth: dump compress={lvl}, 2 threads vs 1", cpp[f"dump_smooth_{lvl}_threads2_MBps"], cpp[f"dump_smooth_{lvl}_threads1_MBps"], "MB/s", ">= 1.6x")
         row(f"smooth: load compress={lvl}, 2 threads vs 1", cpp[f"load_smooth_{lvl}_threads2_MBps"], cpp[f"load_smooth_{lvl}_threads1_MBps"], "MB/s", ">= 1.6x")
         row(f"smooth: load compress={lvl}, verify on vs off", cpp[f"load_smooth_{lvl}_MBps"], cpp[f"load_noverify_smooth_{lvl}_MBps"], "MB/s", ">= 0.95x")

@@ -50,7 +50,9 @@ struct dump_options {
   std::size_t threads = 0;
   /// A JSON object stored with the value (see inspect()).
   nlohmann::json attributes = nlohmann::json::object();
-  /// fsync the file and its directory before returning (survives power loss; slower).
+  /// fsync the file and its directory before returning (survives power loss; slower). Without
+  /// it a dump is still atomic against crashes of the process (readers see the old file or
+  /// the new one, never a mix), but after a power loss the new file may be empty.
   bool durable = false;
 };
 

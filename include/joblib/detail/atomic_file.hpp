@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <span>
@@ -91,6 +92,16 @@ class atomic_file {
     }
   }
 
+  /// Hints that `bytes` more bytes follow. Allocating the blocks up front makes ext4 take a
+  /// large buffered write ~1.5x faster (47 vs 72 ms per 400 MB here) than delayed allocation.
+  /// fallocate(2), not posix_fallocate: where the file system cannot, glibc's emulation would
+  /// write zeros first. Failure only costs that speed.
+  void reserve(std::uint64_t bytes) noexcept {
+    if (bytes >= (std::uint64_t{1} << 20)) {
+      (void)::fallocate(fd_, 0, static_cast<::off_t>(size_), static_cast<::off_t>(bytes));
+    }
+  }
+
   /// Appends `count` zero bytes (alignment padding).
   void write_zeros(std::size_t count) {
     static constexpr std::byte zeros[4096]{};
@@ -121,26 +132,8 @@ class atomic_file {
       throw_errno("cannot close", temp_);
     }
     fd_ = -1;
-    // Replacing a large file frees its page cache when its last reference goes, which the
-    // kernel does inside rename() (~65 ms per 400 MB here, more while it is under writeback).
-    // Holding a descriptor on the old file moves that work to a short-lived background thread
-    // that closes it, off the caller's path.
-    int old_fd = ::open(target_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (old_fd >= 0) {
-      struct ::stat st {};
-      if (::fstat(old_fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (64 << 20)) {
-        ::close(old_fd);
-        old_fd = -1;
-      }
-    }
-    if (::rename(temp_.c_str(), target_.c_str()) != 0) {
-      const int saved = errno;
-      if (old_fd >= 0) ::close(old_fd);
-      errno = saved;
-      throw_errno("cannot rename into", target_);
-    }
+    publish();
     committed_ = true;
-    if (old_fd >= 0) release_in_background(old_fd);
     if (durable_) {
       // The rename is durable only once the directory entry is on disk.
       auto dir = target_.parent_path();
@@ -154,6 +147,49 @@ class atomic_file {
   }
 
  private:
+  // Puts the temp file under the target name. A plain rename() over an existing file makes
+  // ext4 (auto_da_alloc) start writeback of the new file inside the call: ~70-150 ms per
+  // 400 MB here, 2-3x the write itself. Exchanging the two names (renameat2 RENAME_EXCHANGE,
+  // just as atomic for readers: the target always names one complete file) skips that, and
+  // the old file, now under the temp name, is unlinked. When durable the data is already
+  // fsynced, so plain rename() costs nothing extra and keeps the classic crash-safe sequence.
+  void publish() {
+#ifdef RENAME_EXCHANGE
+    struct ::stat st {};
+    if (!durable_ && ::lstat(target_.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, target_.c_str(), RENAME_EXCHANGE) == 0) {
+        release_old_file();
+        return;
+      }
+      // EINVAL/ENOSYS: not supported by this file system; ENOENT: the file just went away.
+    }
+#endif
+    if (::rename(temp_.c_str(), target_.c_str()) != 0) throw_errno("cannot rename into", target_);
+  }
+
+  // After the exchange the temp name holds the previous file (a regular file a moment ago; if
+  // something else raced in, swap back and fail as rename() over it would have). Unlinking a large
+  // file frees its page cache when its last reference goes (~20 ms per 400 MB); holding a
+  // descriptor moves that to a short-lived background thread that closes it, off the caller's path.
+  // A failed unlink leaves a ".tmp" file that memory's sweep and the next dump's temp names
+  // tolerate.
+  void release_old_file() {
+    int old_fd = ::open(temp_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (old_fd >= 0) {
+      struct ::stat st {};
+      if (::fstat(old_fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (64 << 20)) {
+        ::close(old_fd);
+        old_fd = -1;
+      }
+    }
+    if (::unlink(temp_.c_str()) != 0 && errno == EISDIR) {
+      ::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, target_.c_str(), RENAME_EXCHANGE);
+      errno = EISDIR;
+      throw_errno("cannot rename into", target_);
+    }
+    if (old_fd >= 0) release_in_background(old_fd);
+  }
+
   static void release_in_background(int fd) noexcept {
     try {
       std::thread([fd] { ::close(fd); }).detach();

@@ -135,6 +135,7 @@ class container_writer final : public array_sink {
   void put_raw(std::span<const std::byte> bytes, nlohmann::json& node) {
     file_.align_to(bytes.size() >= page_align_threshold ? page_alignment : blob_alignment);
     const std::uint64_t offset = file_.size();
+    file_.reserve(bytes.size());
     const std::size_t stripe = settings_.stripe_size;
     const std::size_t stripes = (bytes.size() + stripe - 1) / stripe;
     std::vector<std::uint64_t> sums(stripes);
@@ -192,6 +193,13 @@ class container_writer final : public array_sink {
     };
     auto write = [&](std::size_t first, const std::vector<slot>& from) {
       const std::size_t n = std::min(window, chunks - first);
+      std::uint64_t window_bytes = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        window_bytes += from[i].codec == chunk_codec::zstd
+                            ? from[i].stored.size()
+                            : std::min(chunk, bytes.size() - (first + i) * chunk);
+      }
+      file_.reserve(window_bytes);
       for (std::size_t i = 0; i < n; ++i) {
         const std::size_t begin = (first + i) * chunk;
         const auto in = bytes.subspan(begin, std::min(chunk, bytes.size() - begin));

@@ -49,3 +49,41 @@ TEST_CASE("atomic_file abandoned by an exception keeps the old file and removes 
 TEST_CASE("atomic_file in a missing directory throws filesystem_error") {
   REQUIRE_THROWS_AS(atomic_file(fs::path("/nonexistent_joblib_dir/x.bin")), fs::filesystem_error);
 }
+
+TEST_CASE("atomic_file replacing a large file leaves exactly the new one") {
+  // Large enough for the exchange-and-release-in-background path.
+  const auto dir = persist_test::fresh_dir("atomic_replace_large");
+  const auto target = dir / "out.bin";
+  const std::string big(std::size_t{65} << 20, 'o');
+  {
+    atomic_file f(target);
+    f.write(as_bytes(big));
+    f.commit();
+  }
+  for (char c : {'a', 'b'}) {
+    atomic_file f(target);
+    f.reserve(big.size());
+    f.write(as_bytes(std::string(3, c)));
+    f.write(as_bytes(big.substr(3)));
+    f.commit();
+    const auto bytes = persist_test::read_all(target);
+    REQUIRE(bytes.size() == big.size());
+    REQUIRE(std::string(bytes.data(), 4) == std::string(3, c) + "o");
+    REQUIRE(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
+  }
+}
+
+TEST_CASE("atomic_file over a directory fails and leaves the directory in place") {
+  const auto dir = persist_test::fresh_dir("atomic_over_dir");
+  const auto target = dir / "taken";
+  fs::create_directory(target);
+  persist_test::write_all(target / "inside", {'x'});
+  for (bool durable : {false, true}) {
+    atomic_file f(target, durable);
+    f.write(as_bytes("new"));
+    REQUIRE_THROWS_AS(f.commit(), fs::filesystem_error);
+  }
+  REQUIRE(fs::is_directory(target));
+  REQUIRE(persist_test::read_all(target / "inside") == std::vector<char>{'x'});
+  REQUIRE(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
+}
