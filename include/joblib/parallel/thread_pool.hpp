@@ -97,6 +97,25 @@ inline void spin_pause(int round) noexcept {
   }
 }
 
+/// A lock for critical sections of a few dozen instructions (the injection queue): waiting
+/// spins, then yields, instead of sleeping in the kernel. With std::mutex a producer that met
+/// a worker inside the section slept and woke through futex calls, which cost more than the
+/// section itself.
+class spin_mutex {
+ public:
+  void lock() noexcept {
+    for (int round = 0; !try_lock(); ++round) spin_pause(round);
+  }
+  bool try_lock() noexcept {
+    return !locked_.load(std::memory_order_relaxed) &&
+           !locked_.exchange(true, std::memory_order_acquire);
+  }
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+
 /// Which pool (if any) the calling thread works for, and its slot there.
 struct current_worker {
   const void* pool = nullptr;
@@ -238,6 +257,20 @@ class thread_pool {
       return;
     }
     sleep_.notify_one();
+  }
+
+  /// Takes `task` back when it is still the newest task this thread queued (the bottom of its
+  /// own deque, or the back of the injection queue from outside the pool): it will then never
+  /// run. Withdrawing work nobody started this way leaves no stale task queued.
+  bool take_back(detail::task_base* task) {
+    if (detail::current_worker_of_this_thread.pool == this) {
+      return slots_[detail::current_worker_of_this_thread.index].deque.take_if(task);
+    }
+    std::lock_guard lock(injection_mutex_);
+    if (injected_.empty() || injected_.back() != task) return false;
+    injected_.pop_back();
+    injected_count_.fetch_sub(1, std::memory_order_relaxed);
+    return true;
   }
 
   /// Runs one queued task if there is one; true when it did.
@@ -404,7 +437,7 @@ class thread_pool {
   detail::event_count sleep_;
   std::atomic<bool> stop_{false};
 
-  std::mutex injection_mutex_;
+  detail::spin_mutex injection_mutex_;
   std::deque<detail::task_base*> injected_;
   std::atomic<std::size_t> injected_count_{0};
 

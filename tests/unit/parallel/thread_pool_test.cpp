@@ -117,3 +117,62 @@ TEST_CASE("destroying a pool runs what is queued") {
   }
   CHECK(count.load() == 1000);
 }
+
+namespace {
+// A task the test owns: it records that it ran instead of deleting itself.
+struct probe_task final : joblib::detail::task_base {
+  void run_and_delete() noexcept override { ran.store(true); }
+  std::atomic<bool> ran{false};
+};
+}  // namespace
+
+TEST_CASE("work_stealing_deque::take_if removes only the bottom item") {
+  joblib::detail::work_stealing_deque<probe_task> deque;
+  probe_task a, b;
+  deque.push(&a);
+  deque.push(&b);
+  CHECK_FALSE(deque.take_if(&a));
+  CHECK(deque.take_if(&b));
+  CHECK_FALSE(deque.take_if(&b));
+  CHECK(deque.take() == &a);
+  CHECK_FALSE(deque.take_if(&a));
+}
+
+TEST_CASE("take_back withdraws only the newest task this thread queued") {
+  joblib::thread_pool pool(1);
+  std::atomic<bool> started{false}, release{false};
+  pool.run([&] {
+    started = true;
+    while (!release) std::this_thread::yield();
+  });
+  while (!started) std::this_thread::yield();
+
+  // From outside the pool: the back of the injection queue.
+  probe_task a, b;
+  pool.spawn(&a);
+  pool.spawn(&b);
+  CHECK_FALSE(pool.take_back(&a));
+  CHECK(pool.take_back(&b));
+  CHECK_FALSE(pool.take_back(&b));
+
+  // From a worker: the bottom of its own deque.
+  probe_task c, d, e;
+  std::atomic<int> inside{0};
+  pool.run([&] {
+    pool.spawn(&c);
+    inside += pool.take_back(&c) ? 1 : 100;
+    pool.spawn(&d);
+    pool.spawn(&e);
+    inside += pool.take_back(&d) ? 100 : 1;
+    inside += pool.take_back(&e) ? 1 : 100;
+  });
+  release = true;
+  pool.wait();
+  pool.wait_until([&] { return a.ran.load() && d.ran.load(); });
+  CHECK(inside.load() == 3);
+  CHECK(a.ran.load());
+  CHECK(d.ran.load());
+  CHECK_FALSE(b.ran.load());
+  CHECK_FALSE(c.ran.load());
+  CHECK_FALSE(e.ran.load());
+}

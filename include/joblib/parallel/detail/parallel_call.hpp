@@ -35,6 +35,7 @@
 #include "joblib/config.hpp"
 #include "joblib/errors.hpp"
 #include "joblib/parallel/detail/progress.hpp"
+#include "joblib/parallel/detail/runner_task.hpp"
 #include "joblib/parallel/options.hpp"
 #include "joblib/parallel/result.hpp"
 #include "joblib/parallel/thread_pool.hpp"
@@ -95,7 +96,7 @@ struct call_settings {
 inline constexpr std::chrono::microseconds target_batch_time{50};
 
 template <class V>
-class parallel_call {
+class parallel_call final : runner_host {
  public:
   using result_type = task_result_t<V>;
   static constexpr bool indexable = indexable_tasks_v<V>;
@@ -239,7 +240,9 @@ class parallel_call {
       const std::size_t taken = cursor_.load(std::memory_order_relaxed);
       const std::size_t remaining = taken < total ? total - taken : 0;
       const std::size_t tail = std::max<std::size_t>(1, remaining / (2 * (spawnable_ + 1)));
-      if (tail < size) {
+      // In the tail the split is fixed by what remains, so timing a batch teaches nothing
+      // (and a clock read costs tens of ns on VMs: most of a small nested call's budget).
+      if (tail <= size) {
         size = tail;
         adaptive = false;
       }
@@ -407,57 +410,39 @@ class parallel_call {
     }
   }
 
-  // A spawned runner, shared by the pool (which runs it) and the calling thread (which may
-  // revoke it): two references, the last one out deletes it. Once nothing is left to hand
-  // out, the caller revokes the runners no worker has started, so it need not wait for a busy
-  // pool to get around to them; a revoked runner exits without touching the call, which may
-  // be gone by then.
-  struct runner_task final : task_base {
-    static constexpr int pending = 0, running = 1, revoked = 2;
-    explicit runner_task(parallel_call* owner) : call(owner) {}
-    void run_and_delete() noexcept override {
-      int expected = pending;
-      if (status.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
-        parallel_call* c = call;
-        c->runner_loop();
-        c->finish_runner();
-      }
-      release();
-    }
-    // Caller side: true when the runner had not started and now never will.
-    bool revoke() noexcept {
-      int expected = pending;
-      return status.compare_exchange_strong(expected, revoked, std::memory_order_acq_rel);
-    }
-    void release() noexcept {
-      if (references.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-    }
-    parallel_call* call;
-    std::atomic<int> status{pending};
-    std::atomic<int> references{2};
-  };
+  // A pool thread that took one of our runners (see runner_task.hpp).
+  void run_as_runner() noexcept override {
+    runner_loop();
+    finish_runner();
+  }
 
   void spawn_runners(unsigned count) {
     // Drop the caller's references to runners that started (generators top up repeatedly).
     erase_if(runners_, [](runner_task* r) {
-      if (r->status.load(std::memory_order_acquire) == runner_task::pending) return false;
-      r->release();
+      if (!r->started()) return false;
+      r->retire();
       return true;
     });
     for (unsigned i = 0; i < count; ++i) {
-      auto* runner = new runner_task(this);
+      runner_task* runner = runner_task::make(this);
       runners_.push_back(runner);
       active_.fetch_add(1, std::memory_order_relaxed);
       pool_->spawn(runner);
     }
   }
 
-  // Withdraws runners that have not started; each withdrawn one counts as finished.
+  // Withdraws runners that have not started; each withdrawn one counts as finished. Newest
+  // first, so that each can be taken back from the bottom of this thread's deque.
   void revoke_pending_runners() noexcept {
-    for (std::size_t i = 0; i < runners_.size(); ++i) {
+    for (std::size_t i = runners_.size(); i-- > 0;) {
       runner_task* runner = runners_[i];
-      if (runner->revoke()) finish_runner(/*notify=*/false);
-      runner->release();
+      if (pool_->take_back(runner)) {
+        runner->taken_back();
+        finish_runner(/*notify=*/false);
+      } else if (runner->revoke()) {
+        finish_runner(/*notify=*/false);
+      }
+      runner->retire();
     }
     runners_.clear();
   }

@@ -69,6 +69,15 @@ class work_stealing_deque {
     return item;
   }
 
+  /// Owner only. Removes the bottom item if it is `item`; false when it is not, or when a
+  /// thief won it.
+  bool take_if(const T* item) {
+    const std::int64_t b = bottom_.load(std::memory_order_relaxed);
+    const std::int64_t t = top_.load(std::memory_order_acquire);
+    if (b <= t || array_.load(std::memory_order_relaxed)->get(b - 1) != item) return false;
+    return take() == item;  // only thieves move meanwhile, and only the top
+  }
+
   /// Any thread. Removes the top item; nullptr when empty or when another thread won it.
   T* steal() {
     // seq_cst loads in this order (the paper's fence between them): if we read an old top we
