@@ -1,12 +1,10 @@
 // joblib-cpp internals: the fixed-size parts of the container format (docs/FORMAT.md,
 // "Container format"): the 64-byte superblock, the 32-byte trailer, little-endian field
-// access, overflow-checked arithmetic and checked reading of the JSON index.
+// access and overflow-checked arithmetic (the index itself: container_index.hpp).
 //
 // Every number taken from a file goes through these helpers, which throw joblib::format_error
 // naming the file and offset; nothing here trusts the input.
 #pragma once
-
-#include <nlohmann/json.hpp>
 
 #include <array>
 #include <bit>
@@ -35,8 +33,10 @@ inline constexpr std::array<unsigned char, 8> container_magic{0x89, 'J',  'B',  
 /// Last 8 bytes of every container.
 inline constexpr std::array<unsigned char, 8> trailer_magic{'J', 'B', 'L', 'I', 'N', 'D', 'E', 'X'};
 
-inline constexpr std::uint16_t format_major = 1;
+/// The version written. Format 2 stores the index as CBOR; format 1 (JSON index) is still read.
+inline constexpr std::uint16_t format_major = 2;
 inline constexpr std::uint16_t format_minor = 0;
+inline constexpr std::uint16_t oldest_readable_major = 1;
 inline constexpr std::size_t superblock_size = 64;
 inline constexpr std::size_t trailer_size = 32;
 /// Alignment of every blob, and of raw (mappable) arrays of at least page_align_threshold bytes.
@@ -45,8 +45,6 @@ inline constexpr std::uint64_t page_alignment = 4096;
 inline constexpr std::uint64_t page_align_threshold = 64 * 1024;
 /// Limits that keep a hostile index from costing unbounded memory or time.
 inline constexpr std::uint64_t max_index_size = std::uint64_t{1} << 30;
-inline constexpr std::size_t max_index_depth = 64;
-inline constexpr std::size_t max_ndim = 32;
 inline constexpr std::uint64_t max_chunk_size = std::uint64_t{1} << 30;
 
 /// Superblock flag: a raw array was opened with mmap_mode::r_plus, so its stripe checksums no
@@ -122,10 +120,11 @@ inline superblock decode_superblock(std::span<const std::byte> file,
   sb.flags = load_le<std::uint32_t>(file.data() + 12);
   // The version is checked before the checksum so a file from a future major version says so
   // even if that version changed the superblock layout.
-  if (sb.major != format_major) {
+  if (sb.major < oldest_readable_major || sb.major > format_major) {
     throw format_error(path, 8,
                        "unsupported container format version " + std::to_string(sb.major) + "." +
                            std::to_string(sb.minor) + " (this reader supports " +
+                           std::to_string(oldest_readable_major) + ".x to " +
                            std::to_string(format_major) + ".x)");
   }
   const auto stored = load_le<std::uint64_t>(file.data() + 56);
@@ -174,73 +173,6 @@ inline trailer decode_trailer(std::span<const std::byte> file, const std::filesy
   }
   return t;
 }
-
-/// Parses the index after its checksum was verified; rejects deep nesting before parsing (a
-/// recursive destructor must not meet a hostile depth) and anything that is not an object.
-inline nlohmann::json parse_index(std::span<const std::byte> text,
-                                  const std::filesystem::path& path, std::uint64_t offset) {
-  const std::string_view s(reinterpret_cast<const char*>(text.data()), text.size());
-  std::size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (const char c : s) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"')
-      in_string = true;
-    else if (c == '[' || c == '{') {
-      if (++depth > max_index_depth) throw format_error(path, offset, "index nested too deeply");
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  nlohmann::json j = nlohmann::json::parse(s, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object())
-    throw format_error(path, offset, "index is not a JSON object");
-  return j;
-}
-
-/// Checked access to index fields: each throws format_error(path, offset, "index: ...").
-struct index_reader {
-  const std::filesystem::path& path;
-  std::uint64_t offset;
-
-  [[noreturn]] void fail(const std::string& what) const {
-    throw format_error(path, offset, "index: " + what);
-  }
-  const nlohmann::json& field(const nlohmann::json& obj, const char* key) const {
-    if (!obj.is_object()) fail(std::string("expected an object holding '") + key + "'");
-    auto it = obj.find(key);
-    if (it == obj.end()) fail(std::string("missing '") + key + "'");
-    return *it;
-  }
-  std::uint64_t u64(const nlohmann::json& obj, const char* key) const {
-    const auto& v = field(obj, key);
-    if (!v.is_number_unsigned()) fail(std::string("'") + key + "' is not an unsigned integer");
-    return v.get<std::uint64_t>();
-  }
-  std::uint64_t u64(const nlohmann::json& v) const {
-    if (!v.is_number_unsigned()) fail("expected an unsigned integer");
-    return v.get<std::uint64_t>();
-  }
-  std::string str(const nlohmann::json& obj, const char* key) const {
-    const auto& v = field(obj, key);
-    if (!v.is_string()) fail(std::string("'") + key + "' is not a string");
-    return v.get<std::string>();
-  }
-  const nlohmann::json& array(const nlohmann::json& obj, const char* key) const {
-    const auto& v = field(obj, key);
-    if (!v.is_array()) fail(std::string("'") + key + "' is not an array");
-    return v;
-  }
-};
 
 /// Name of a codec in the index.
 constexpr std::string_view codec_name(chunk_codec c) noexcept {

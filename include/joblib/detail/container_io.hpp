@@ -2,7 +2,7 @@
 //
 // The writer streams: the superblock first, then each array node as put() receives it (raw and
 // stripe-checksummed, or chunked and compressed in parallel), then the value stream, then the
-// JSON index and the trailer; everything goes to an atomic_file renamed into place at the end.
+// index (CBOR) and the trailer; everything goes to an atomic_file renamed into place at the end.
 // The reader maps the file, checks superblock, trailer, index checksum and the whole layout
 // (every blob inside the file, no overlaps, zero padding) before handing out anything.
 #pragma once
@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <new>
@@ -32,6 +33,7 @@
 #include "joblib/detail/atomic_file.hpp"
 #include "joblib/detail/chunk_codec.hpp"
 #include "joblib/detail/container_format.hpp"
+#include "joblib/detail/container_index.hpp"
 #include "joblib/detail/mapped_file.hpp"
 #include "joblib/detail/run_chunks_in_parallel.hpp"
 #include "joblib/errors.hpp"
@@ -119,8 +121,8 @@ class container_writer final : public array_sink {
     index["value"] = put_value_stream(value_stream);
     index["arrays"] = std::move(arrays_);
     file_.align_to(blob_alignment);
-    const std::string text = index.dump();
-    const auto bytes = std::as_bytes(std::span(text));
+    const std::vector<std::uint8_t> encoded = nlohmann::json::to_cbor(index);
+    const auto bytes = std::as_bytes(std::span(encoded));
     trailer t;
     t.index_offset = file_.size();
     t.index_size = bytes.size();
@@ -298,8 +300,9 @@ class container_reader final : public array_source {
     if (checksum64(index_bytes) != t.index_checksum) {
       throw checksum_error(path_, t.index_offset, "index checksum mismatch");
     }
-    index_ = parse_index(index_bytes, path_, t.index_offset);
-    validate(t);
+    index_bytes_ = index_bytes;
+    index_offset_ = t.index_offset;
+    validate(t, parse_index_model(index_bytes, encoding(), path_, t.index_offset));
     if (settings_.mapping == map_access::read_write && has_raw_arrays_ &&
         (superblock_.flags & flag_raw_modified) == 0) {
       // Writes through this mapping would make the stripe checksums stale: say so in the file
@@ -310,8 +313,11 @@ class container_reader final : public array_source {
     }
   }
 
-  /// The parsed, validated index.
-  const nlohmann::json& index() const noexcept { return index_; }
+  /// The validated index as a DOM, attributes included (parsed on first use).
+  const nlohmann::json& index() {
+    if (!index_dom_) index_dom_ = parse_index_dom(index_bytes_, encoding(), path_, index_offset_);
+    return *index_dom_;
+  }
   /// The stored type signature.
   const std::string& type_signature() const noexcept { return type_; }
   /// The superblock as read.
@@ -422,113 +428,128 @@ class container_reader final : public array_source {
     if (size != 0) regions_.push_back({offset, offset + size});
   }
 
-  static chunk_codec parse_codec(const index_reader& r, std::uint64_t raw) {
-    if (raw == 0) return chunk_codec::raw;
-    if (raw == 1) return chunk_codec::zstd;
-    r.fail("unknown codec " + std::to_string(raw));
+  index_encoding encoding() const noexcept {
+    return superblock_.major >= 2 ? index_encoding::cbor : index_encoding::json;
   }
 
-  void validate(const trailer& t) {
-    const index_reader r{path_, t.index_offset};
-    const std::uint64_t limit = t.index_offset;  // blobs live between superblock and index
-    const auto& version = r.array(index_, "version");
-    if (version.size() != 2 || r.u64(version[0]) != superblock_.major) r.fail("version mismatch");
-    const auto& type = r.field(index_, "type");
-    if (!type.is_string()) r.fail("'type' is not a string");
-    type_ = type.get<std::string>();
-    if (!r.field(index_, "attributes").is_object()) r.fail("'attributes' is not an object");
+  [[noreturn]] void fail(std::uint64_t at, const std::string& what) const {
+    throw format_error(path_, at, "index: " + what);
+  }
 
-    const auto& v = r.field(index_, "value");
-    value_.offset = r.u64(v, "offset");
-    value_.stored_size = r.u64(v, "stored_size");
-    value_.raw_size = r.u64(v, "size");
-    value_.checksum = r.u64(v, "xxh3");
-    const std::string codec = r.str(v, "codec");
-    if (codec == "raw")
+  // Throws unless every key in `required` was present in an object whose keys are `seen`.
+  void require(std::uint32_t seen, std::initializer_list<index_key> required,
+               std::uint64_t at) const {
+    for (index_key k : required) {
+      if ((seen & key_bit(k)) == 0) fail(at, "missing '" + index_key_name(k) + "'");
+    }
+  }
+
+  chunk_codec parse_codec(std::uint64_t raw, std::uint64_t at) const {
+    if (raw == 0) return chunk_codec::raw;
+    if (raw == 1) return chunk_codec::zstd;
+    fail(at, "unknown codec " + std::to_string(raw));
+  }
+
+  void validate(const trailer& t, const index_model& m) {
+    const std::uint64_t at = t.index_offset;
+    const std::uint64_t limit = t.index_offset;  // blobs live between superblock and index
+    require(m.seen,
+            {index_key::version, index_key::type, index_key::attributes, index_key::value,
+             index_key::arrays},
+            at);
+    if (m.version.size() != 2 || m.version[0] != superblock_.major) fail(at, "version mismatch");
+    type_ = m.type;
+
+    const index_value& v = m.value;
+    require(v.seen,
+            {index_key::offset, index_key::stored_size, index_key::size, index_key::xxh3,
+             index_key::codec},
+            at);
+    value_.offset = v.offset;
+    value_.stored_size = v.stored_size;
+    value_.raw_size = v.size;
+    value_.checksum = v.xxh3;
+    if (v.codec == "raw")
       value_.codec = chunk_codec::raw;
-    else if (codec == "zstd")
+    else if (v.codec == "zstd")
       value_.codec = chunk_codec::zstd;
     else
-      r.fail("unknown value stream codec '" + codec + "'");
+      fail(at, "unknown value stream codec '" + v.codec + "'");
     if ((value_.codec == chunk_codec::raw && value_.raw_size != value_.stored_size) ||
         (value_.codec == chunk_codec::zstd &&
          value_.raw_size / max_zstd_ratio > value_.stored_size)) {
-      r.fail("value stream sizes are inconsistent");
+      fail(at, "value stream sizes are inconsistent");
     }
-    check_range(value_.offset, value_.stored_size, limit, t.index_offset, "value stream");
+    check_range(value_.offset, value_.stored_size, limit, at, "value stream");
 
-    const auto& arrays = r.array(index_, "arrays");
-    arrays_.reserve(arrays.size());
-    for (const auto& node : arrays)
-      arrays_.push_back(validate_array(r, node, limit, t.index_offset));
+    arrays_.reserve(m.arrays.size());
+    for (const auto& node : m.arrays) arrays_.push_back(validate_array(node, limit, at));
 
     if (settings_.verify) check_layout(t);
   }
 
-  array_entry validate_array(const index_reader& r, const nlohmann::json& node, std::uint64_t limit,
-                             std::uint64_t at) {
+  array_entry validate_array(const index_array& node, std::uint64_t limit, std::uint64_t at) {
+    require(node.seen, {index_key::dtype, index_key::shape, index_key::nbytes, index_key::layout},
+            at);
     array_entry a;
-    const std::string name = r.str(node, "dtype");
     bool known = false;
     for (std::uint8_t raw = 1; is_valid_dtype(raw); ++raw) {
-      if (dtype_name(static_cast<dtype>(raw)) == name) {
+      if (dtype_name(static_cast<dtype>(raw)) == node.dtype) {
         a.type = static_cast<dtype>(raw);
         known = true;
       }
     }
-    if (!known) r.fail("unknown dtype '" + name + "'");
+    if (!known) fail(at, "unknown dtype '" + node.dtype + "'");
     const std::uint64_t item = dtype_size(a.type);
-    const auto& shape = r.array(node, "shape");
-    if (shape.size() > max_ndim) r.fail("too many dimensions");
     std::uint64_t count = 1;
-    for (const auto& d : shape) {
-      a.shape.push_back(r.u64(d));
-      count = checked_mul(count, a.shape.back(), path_, at);
-    }
-    a.nbytes = r.u64(node, "nbytes");
-    if (checked_mul(count, item, path_, at) != a.nbytes) r.fail("nbytes does not match shape");
-    if (a.nbytes > std::numeric_limits<std::size_t>::max() / 2) r.fail("array too large");
-    const std::string layout = r.str(node, "layout");
-    if (layout == "raw") {
-      a.offset = r.u64(node, "offset");
-      a.stripe_size = r.u64(node, "stripe_size");
-      if (a.stripe_size == 0 || a.stripe_size > max_chunk_size) r.fail("bad stripe size");
-      if (a.offset % blob_alignment != 0 && a.nbytes != 0) r.fail("misaligned array");
-      const auto& sums = r.array(node, "xxh3");
-      if (sums.size() != (a.nbytes + a.stripe_size - 1) / a.stripe_size) r.fail("stripe count");
-      for (const auto& s : sums) a.stripe_sums.push_back(r.u64(s));
+    for (const std::uint64_t d : node.shape) count = checked_mul(count, d, path_, at);
+    a.shape = node.shape;
+    a.nbytes = node.nbytes;
+    if (checked_mul(count, item, path_, at) != a.nbytes) fail(at, "nbytes does not match shape");
+    if (a.nbytes > std::numeric_limits<std::size_t>::max() / 2) fail(at, "array too large");
+    if (node.layout == "raw") {
+      require(node.seen, {index_key::offset, index_key::stripe_size, index_key::xxh3}, at);
+      a.offset = node.offset;
+      a.stripe_size = node.stripe_size;
+      if (a.stripe_size == 0 || a.stripe_size > max_chunk_size) fail(at, "bad stripe size");
+      if (a.offset % blob_alignment != 0 && a.nbytes != 0) fail(at, "misaligned array");
+      if (node.stripe_sums.size() != (a.nbytes + a.stripe_size - 1) / a.stripe_size) {
+        fail(at, "stripe count");
+      }
+      a.stripe_sums = node.stripe_sums;
       check_range(a.offset, a.nbytes, limit, at, "array");
       has_raw_arrays_ = has_raw_arrays_ || a.nbytes != 0;
-    } else if (layout == "chunked") {
+    } else if (node.layout == "chunked") {
+      require(node.seen, {index_key::chunk_size, index_key::shuffle, index_key::chunks}, at);
       a.chunked = true;
-      a.chunk_size = r.u64(node, "chunk_size");
+      a.chunk_size = node.chunk_size;
       if (a.chunk_size == 0 || a.chunk_size > max_chunk_size || a.chunk_size % item != 0) {
-        r.fail("bad chunk size");
+        fail(at, "bad chunk size");
       }
-      const std::uint64_t shuffle = r.u64(node, "shuffle");
-      if (shuffle != 1 && shuffle != item) r.fail("bad shuffle");
-      a.shuffle = static_cast<std::size_t>(shuffle);
-      const auto& table = r.array(node, "chunks");
-      if (table.size() != (a.nbytes + a.chunk_size - 1) / a.chunk_size) r.fail("chunk count");
+      if (node.shuffle != 1 && node.shuffle != item) fail(at, "bad shuffle");
+      a.shuffle = static_cast<std::size_t>(node.shuffle);
+      if (node.chunk_table.size() != (a.nbytes + a.chunk_size - 1) / a.chunk_size) {
+        fail(at, "chunk count");
+      }
       std::uint64_t left = a.nbytes;
-      for (const auto& row : table) {
-        if (!row.is_array() || row.size() != 4) r.fail("bad chunk table row");
+      a.chunks.reserve(node.chunk_table.size());
+      for (const auto& row : node.chunk_table) {
         chunk_entry c;
-        c.offset = r.u64(row[0]);
-        c.stored_size = r.u64(row[1]);
-        c.codec = parse_codec(r, r.u64(row[2]));
-        c.checksum = r.u64(row[3]);
+        c.offset = row[0];
+        c.stored_size = row[1];
+        c.codec = parse_codec(row[2], at);
+        c.checksum = row[3];
         c.raw_size = std::min(left, a.chunk_size);
         left -= c.raw_size;
         if ((c.codec == chunk_codec::raw && c.stored_size != c.raw_size) ||
             (c.codec == chunk_codec::zstd && c.raw_size / max_zstd_ratio > c.stored_size)) {
-          r.fail("chunk sizes are inconsistent");
+          fail(at, "chunk sizes are inconsistent");
         }
         check_range(c.offset, c.stored_size, limit, at, "chunk");
         a.chunks.push_back(c);
       }
     } else {
-      r.fail("unknown layout '" + layout + "'");
+      fail(at, "unknown layout '" + node.layout + "'");
     }
     return a;
   }
@@ -567,7 +588,9 @@ class container_reader final : public array_source {
   read_settings settings_;
   std::shared_ptr<mapped_file> file_;
   superblock superblock_;
-  nlohmann::json index_;
+  std::span<const std::byte> index_bytes_;  // inside file_
+  std::uint64_t index_offset_ = 0;
+  std::optional<nlohmann::json> index_dom_;
   std::string type_;
   value_entry value_;
   std::vector<array_entry> arrays_;

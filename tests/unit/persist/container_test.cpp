@@ -47,6 +47,41 @@ std::vector<double> as_doubles(const loaded_array& a) {
   return v;
 }
 
+// The index of a container file, as a DOM.
+nlohmann::json index_of(const std::vector<char>& file) {
+  const auto* end = reinterpret_cast<const std::byte*>(file.data()) + file.size();
+  const auto offset = load_le<std::uint64_t>(end - trailer_size);
+  const auto size = load_le<std::uint64_t>(end - trailer_size + 8);
+  const auto* first = reinterpret_cast<const std::uint8_t*>(file.data()) + offset;
+  return nlohmann::json::from_cbor(first, first + size);
+}
+
+// `file` with its index replaced by `index` (the last blob before the trailer) and format
+// version `major`, all checksums recomputed: what a careful forger or a format 1 writer makes.
+std::vector<char> with_index(std::vector<char> file, const std::vector<std::uint8_t>& index,
+                             std::uint16_t major) {
+  auto* b = reinterpret_cast<std::byte*>(file.data());
+  const auto offset = load_le<std::uint64_t>(b + file.size() - trailer_size);
+  file.resize(offset);
+  file.insert(file.end(), index.begin(), index.end());
+  file.resize(file.size() + trailer_size);
+  b = reinterpret_cast<std::byte*>(file.data());
+  store_le<std::uint16_t>(b + 8, major);
+  store_le<std::uint64_t>(b + 56, checksum64(std::span<const std::byte>(b, 56)));
+  trailer t;
+  t.index_offset = offset;
+  t.index_size = index.size();
+  t.index_checksum = checksum64(std::span<const std::byte>(b + offset, index.size()));
+  const auto tr = encode_trailer(t);
+  std::memcpy(b + file.size() - trailer_size, tr.data(), tr.size());
+  return file;
+}
+
+std::vector<std::uint8_t> as_json_text(const nlohmann::json& j) {
+  const std::string text = j.dump();
+  return {text.begin(), text.end()};
+}
+
 }  // namespace
 
 TEST_CASE("container round trip: raw and chunked arrays, all level classes, all read modes") {
@@ -228,10 +263,10 @@ TEST_CASE("foreign files, directories and future versions are rejected clearly")
 
   write_container(dir / "v.jl", {smooth(10)}, {});
   auto bytes = persist_test::read_all(dir / "v.jl");
-  bytes[8] = 2;  // major version 2
+  bytes[8] = 3;  // major version 3
   persist_test::write_all(dir / "v.jl", bytes);
   REQUIRE_THROWS_WITH(container_reader(dir / "v.jl", {}),
-                      Catch::Contains("unsupported container format version 2"));
+                      Catch::Contains("unsupported container format version 3"));
 }
 
 TEST_CASE("a write that fails half way leaves the previous file intact and no temp file") {
@@ -315,4 +350,100 @@ TEST_CASE("0-d arrays and huge shapes with size 0 round trip") {
     REQUIRE(b.bytes.empty());
     REQUIRE(r.value_stream().empty());
   }
+}
+
+TEST_CASE("format 1 files (JSON index) are still read") {
+  const auto dir = persist_test::fresh_dir("container_v1");
+  write_container(dir / "v2.jl", {smooth(1000), smooth(5)}, {});
+  const auto v2 = persist_test::read_all(dir / "v2.jl");
+  REQUIRE(static_cast<int>(v2[8]) == 2);
+  auto index = index_of(v2);
+  REQUIRE(index["version"] == nlohmann::json::array({2, 0}));
+  index["version"] = {1, 0};
+  persist_test::write_all(dir / "v1.jl", with_index(v2, as_json_text(index), 1));
+  container_reader r(dir / "v1.jl", {});
+  REQUIRE(r.header().major == 1);
+  REQUIRE(r.type_signature() == "test<f64>");
+  REQUIRE(r.index()["attributes"]["author"] == "tests");
+  REQUIRE(as_doubles(r.get(0)) == smooth(1000));
+  REQUIRE(as_doubles(r.get(1)) == smooth(5));
+}
+
+TEST_CASE("hostile indexes with valid checksums are rejected with format_error") {
+  const auto dir = persist_test::fresh_dir("container_hostile_index");
+  write_container(dir / "good.jl", {smooth(1000)}, {});
+  const auto good = persist_test::read_all(dir / "good.jl");
+  const nlohmann::json index = index_of(good);
+
+  auto rejects = [&](const std::vector<std::uint8_t>& bytes, std::uint16_t major,
+                     const std::string& why) {
+    persist_test::write_all(dir / "bad.jl", with_index(good, bytes, major));
+    try {
+      container_reader r(dir / "bad.jl", {});
+      FAIL("accepted: " << why);
+    } catch (const joblib::format_error& e) {
+      INFO(e.what());
+      REQUIRE(std::string(e.what()).find(why) != std::string::npos);
+      REQUIRE(e.offset() == load_le<std::uint64_t>(reinterpret_cast<const std::byte*>(good.data()) +
+                                                   good.size() - trailer_size));
+    }
+  };
+  auto edited = [&](auto&& edit) {
+    nlohmann::json j = index;
+    edit(j);
+    return nlohmann::json::to_cbor(j);
+  };
+
+  rejects(edited([](auto& j) { j["value"]["offset"] = "64"; }), 2, "for 'offset' (a string)");
+  rejects(edited([](auto& j) { j["value"]["offset"] = -64; }), 2, "a negative integer");
+  rejects(edited([](auto& j) { j["value"].erase("xxh3"); }), 2, "missing 'xxh3'");
+  rejects(edited([](auto& j) { j.erase("type"); }), 2, "missing 'type'");
+  rejects(edited([](auto& j) { j["attributes"] = 1; }), 2, "for 'attributes'");
+  rejects(edited([](auto& j) { j["arrays"][0]["shape"] = {1, "x"}; }), 2, "in a list (a string)");
+  rejects(edited([](auto& j) { j["arrays"][0]["layout"] = "striped"; }), 2, "unknown layout");
+  rejects(edited([](auto& j) { j["arrays"][0]["shape"] = std::vector<int>(40, 1); }), 2,
+          "too many dimensions");
+  rejects(edited([](auto& j) { j["version"] = {1, 0}; }), 2, "version mismatch");
+  rejects(edited([](auto& j) { j["version"] = {2, 0, 0}; }), 2, "more than two numbers");
+  rejects(nlohmann::json::to_cbor(nlohmann::json::array({1, 2})), 2, "not an object");
+  rejects(nlohmann::json::to_cbor(42), 2, "not an object");
+
+  nlohmann::json deep = 1;
+  for (int i = 0; i < 200; ++i) deep = nlohmann::json::array({deep});
+  rejects(edited([&](auto& j) { j["attributes"]["deep"] = deep; }), 2, "nested too deeply");
+  rejects(edited([&](auto& j) { j["unknown"] = deep; }), 2, "nested too deeply");
+
+  auto trailing = nlohmann::json::to_cbor(index);
+  trailing.push_back(0);
+  rejects(trailing, 2, "malformed index");
+  auto cut = nlohmann::json::to_cbor(index);
+  cut.resize(cut.size() / 2);
+  rejects(cut, 2, "malformed index");
+
+  // A JSON text index under format 2, and a duplicated key in a format 1 (JSON) index.
+  rejects(as_json_text(index), 2, "malformed index");
+  rejects(as_json_text(index), 1, "version mismatch");
+  nlohmann::json v1 = index;
+  v1["version"] = {1, 0};
+  std::string text = v1.dump();
+  text.insert(1, "\"type\":\"x\",");
+  rejects(std::vector<std::uint8_t>(text.begin(), text.end()), 1, "duplicate key 'type'");
+
+  // A chunk table row that is not four numbers.
+  write_container(dir / "chunked.jl", {smooth(100000)}, write_settings{.level = 1});
+  const auto chunked = persist_test::read_all(dir / "chunked.jl");
+  nlohmann::json ci = index_of(chunked);
+  ci["arrays"][0]["chunks"][0].push_back(7);
+  persist_test::write_all(dir / "bad.jl", with_index(chunked, nlohmann::json::to_cbor(ci), 2));
+  REQUIRE_THROWS_WITH(container_reader(dir / "bad.jl", {}), Catch::Contains("bad chunk table row"));
+
+  // Unknown keys anywhere are skipped: a later minor version may add them.
+  nlohmann::json extended = index;
+  extended["comment"] = {{"nested", {1, 2, {{"x", nullptr}}}}};
+  extended["value"]["hint"] = 3.5;
+  extended["arrays"][0]["tags"] = {"a", "b"};
+  persist_test::write_all(dir / "ok.jl", with_index(good, nlohmann::json::to_cbor(extended), 2));
+  container_reader r(dir / "ok.jl", {});
+  REQUIRE(as_doubles(r.get(0)) == smooth(1000));
+  REQUIRE(r.index()["comment"]["nested"][0] == 1);
 }
