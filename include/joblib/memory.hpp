@@ -480,7 +480,7 @@ class memorized_function {
       }
       state_->store.prepare(name_, id);
       // Across processes: wait for a process computing this entry; a dead one frees the lock.
-      auto lock = detail::file_lock::acquire(state_->store.lock_path(name_, id),
+      auto lock = detail::file_lock::acquire(state_->store.lock_path(name_), k.low,
                                              state_->options.lock_timeout);
       if (lock) {
         if (auto hit = try_load<R>(k, path, args...)) {
@@ -515,13 +515,16 @@ class memorized_function {
     m.input_args = detail::format_call(name_, args...);
     m.duration = took;
     m.created = std::chrono::system_clock::now();
-    state_->store.prepare(name_, id);
-    dump(result.value, path,
-         {.compress = state_->options.compress,
-          .attributes = detail::to_json(m),
-          .durable = state_->options.durable});
-    std::error_code ec;
-    m.bytes = std::filesystem::file_size(path, ec);
+    const dump_options how{.compress = state_->options.compress,
+                           .attributes = detail::to_json(m),
+                           .durable = state_->options.durable};
+    try {
+      m.bytes = detail::dump_and_measure(result.value, path, how);
+    } catch (const std::filesystem::filesystem_error& e) {
+      if (e.code() != std::errc::no_such_file_or_directory) throw;
+      state_->store.prepare(name_, id);  // the entry's folder is new (or was cleared)
+      m.bytes = detail::dump_and_measure(result.value, path, how);
+    }
     state_->stores.fetch_add(1, std::memory_order_relaxed);
     state_->note_store(m.bytes);
     if (level >= 1) {
@@ -547,8 +550,11 @@ class memorized_function {
   std::optional<detail::stored_t<R>> try_load(const digest& key, const std::filesystem::path& path,
                                               const Args&... args) const {
     using stored = detail::stored_t<R>;
-    try {  // no exists() first: a missing file is one failed open, reported as ENOENT
-      detail::container_reader reader(path, detail::to_read_settings({.mmap = mmap()}));
+    try {  // no exists() first: a missing file is one failed open
+      const auto opened = detail::container_reader::open_if_exists(
+          path, detail::to_read_settings({.mmap = mmap()}));
+      if (!opened) return std::nullopt;  // not stored yet, or evicted
+      detail::container_reader& reader = *opened;
       const std::string_view expected = type_signature<stored>();
       if (reader.type_signature() != expected) {
         throw type_mismatch_error(std::string(expected), reader.type_signature(), path.string());
@@ -568,10 +574,7 @@ class memorized_function {
         joblib::log(log_level::info, "[Memory]: Loading " + detail::format_call(name_, args...));
       }
       return value;
-    } catch (const std::filesystem::filesystem_error& e) {
-      if (e.code() == std::errc::no_such_file_or_directory) return std::nullopt;  // evicted
-      discard(path, e.what());
-    } catch (const std::exception& e) {  // format, checksum, type mismatch, bad_alloc
+    } catch (const std::exception& e) {  // I/O, format, checksum, type mismatch, bad_alloc
       discard(path, e.what());
     }
     return std::nullopt;

@@ -99,6 +99,19 @@ inline read_settings to_read_settings(const load_options& o) {
   return s;
 }
 
+/// joblib::dump, returning the size of the file it wrote (joblib::memory records it).
+template <class T>
+std::uint64_t dump_and_measure(const T& value, const std::filesystem::path& file,
+                               const dump_options& options) {
+  if (options.compress > 22) throw format_error("dump: compress must be at most 22");
+  if (!options.attributes.is_object() && !options.attributes.is_null()) {
+    throw format_error("dump: attributes must be a JSON object");
+  }
+  container_writer writer(file, to_write_settings(options));
+  std::vector<std::byte> stream;
+  write_value(value, stream, &writer);
+  return writer.finish(type_signature<T>(), stream, options.attributes);
+}
 }  // namespace detail
 
 /// Writes `value` to `file` (a temp file in the same directory, renamed into place when
@@ -112,14 +125,7 @@ inline read_settings to_read_settings(const load_options& o) {
 ///   joblib::dump(std::vector<double>(1000, 1.0), "v.jl", {.compress = 3});
 template <class T>
 void dump(const T& value, const std::filesystem::path& file, dump_options options = {}) {
-  if (options.compress > 22) throw format_error("dump: compress must be at most 22");
-  if (!options.attributes.is_object() && !options.attributes.is_null()) {
-    throw format_error("dump: attributes must be a JSON object");
-  }
-  detail::container_writer writer(file, detail::to_write_settings(options));
-  std::vector<std::byte> stream;
-  detail::write_value(value, stream, &writer);
-  writer.finish(type_signature<T>(), stream, options.attributes);
+  detail::dump_and_measure(value, file, options);
 }
 
 /// Reads a value of type T from `file`.

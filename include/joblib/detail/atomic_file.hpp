@@ -23,6 +23,7 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "joblib/config.hpp"
 
@@ -45,9 +46,8 @@ class atomic_file {
       throw std::filesystem::filesystem_error("joblib: not a file name", target_,
                                               std::make_error_code(std::errc::is_a_directory));
     }
-    std::random_device rd;
     for (int attempt = 0; attempt < 100; ++attempt) {
-      const std::uint64_t r = (std::uint64_t{rd()} << 32) ^ rd();
+      const std::uint64_t r = name_nonce();
       temp_ = target_;
       // Built with += (not a chain of +): GCC 12 at -O3 reports a bogus -Wrestrict on the
       // chained form (GCC bug 105329).
@@ -75,8 +75,28 @@ class atomic_file {
     if (!committed_ && !temp_.empty()) ::unlink(temp_.c_str());
   }
 
-  /// Appends `bytes` (retrying short writes and EINTR).
+  /// Appends `bytes`. Small pieces are gathered and written together (a small file then costs
+  /// one write call, not one per header, padding and blob); large ones go straight through.
   void write(std::span<const std::byte> bytes) {
+    if (pending_.size() + bytes.size() <= gather_limit) {
+      pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+    } else {
+      flush();
+      write_through(bytes);
+    }
+    size_ += bytes.size();
+  }
+
+ private:
+  static constexpr std::size_t gather_limit = 64 * 1024;
+
+  void flush() {
+    write_through(pending_);
+    pending_.clear();
+  }
+
+  // Writes at the descriptor's position, retrying short writes and EINTR.
+  void write_through(std::span<const std::byte> bytes) {
     const auto* p = reinterpret_cast<const char*>(bytes.data());
     std::size_t left = bytes.size();
     while (left != 0) {
@@ -88,10 +108,10 @@ class atomic_file {
       }
       p += n;
       left -= static_cast<std::size_t>(n);
-      size_ += static_cast<std::uint64_t>(n);
     }
   }
 
+ public:
   /// Hints that `bytes` more bytes follow. Allocating the blocks up front makes ext4 take a
   /// large buffered write ~1.5x faster (47 vs 72 ms per 400 MB here) than delayed allocation.
   /// fallocate(2), not posix_fallocate: where the file system cannot, glibc's emulation would
@@ -126,6 +146,7 @@ class atomic_file {
 
   /// Makes the file visible under the target name (fsync first when durable).
   void commit() {
+    flush();
     if (durable_ && ::fsync(fd_) != 0) throw_errno("cannot fsync", temp_);
     if (::close(fd_) != 0) {
       fd_ = -1;
@@ -147,6 +168,20 @@ class atomic_file {
   }
 
  private:
+  // A random number for temp names: splitmix64 over a per-thread state seeded once from
+  // std::random_device (constructing one per file was an eighth of a small cache miss).
+  // Names also carry the pid, so a forked child that inherits the state cannot collide.
+  static std::uint64_t name_nonce() {
+    thread_local std::uint64_t state = [] {
+      std::random_device rd;
+      return (std::uint64_t{rd()} << 32) ^ rd();
+    }();
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+
   // Puts the temp file under the target name. A plain rename() over an existing file makes
   // ext4 (auto_da_alloc) start writeback of the new file inside the call: ~70-150 ms per
   // 400 MB here, 2-3x the write itself. Exchanging the two names (renameat2 RENAME_EXCHANGE,
@@ -201,7 +236,8 @@ class atomic_file {
   std::filesystem::path target_;
   std::filesystem::path temp_;
   int fd_ = -1;
-  std::uint64_t size_ = 0;
+  std::uint64_t size_ = 0;  // bytes appended, pending_ included
+  std::vector<std::byte> pending_;
   bool durable_ = false;
   bool committed_ = false;
 };

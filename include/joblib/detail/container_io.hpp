@@ -111,8 +111,9 @@ class container_writer final : public array_sink {
   }
 
   /// Writes the value stream, the index and the trailer, then renames the file into place.
-  void finish(std::string_view type_signature, std::span<const std::byte> value_stream,
-              const nlohmann::json& attributes) {
+  /// Returns the file's size.
+  std::uint64_t finish(std::string_view type_signature, std::span<const std::byte> value_stream,
+                       const nlohmann::json& attributes) {
     nlohmann::json index;
     index["format"] = "joblib-cpp container";
     index["version"] = {format_major, format_minor};
@@ -131,6 +132,7 @@ class container_writer final : public array_sink {
     const auto tr = encode_trailer(t);
     file_.write(tr);
     file_.commit();
+    return file_.size();
   }
 
  private:
@@ -290,9 +292,20 @@ struct array_entry {
 class container_reader final : public array_source {
  public:
   container_reader(const std::filesystem::path& path, read_settings settings)
-      : path_(path), settings_(settings) {
-    file_ = mapped_file::open(path, settings.mapping.value_or(map_access::read_only),
-                              /*may_copy=*/!settings.mapping.has_value());
+      : container_reader(mapped_file::open(path, access(settings), may_copy(settings)), path,
+                         settings) {}
+
+  /// Like the constructor, but nullptr when `path` does not exist (no exception thrown).
+  static std::unique_ptr<container_reader> open_if_exists(const std::filesystem::path& path,
+                                                          read_settings settings) {
+    auto file = mapped_file::open_if_exists(path, access(settings), may_copy(settings));
+    if (!file) return nullptr;
+    return std::unique_ptr<container_reader>(new container_reader(std::move(file), path, settings));
+  }
+
+  container_reader(std::shared_ptr<mapped_file> file, const std::filesystem::path& path,
+                   read_settings settings)
+      : path_(path), settings_(settings), file_(std::move(file)) {
     const std::span<const std::byte> bytes = file_->bytes();
     superblock_ = decode_superblock(bytes, path_);
     const trailer t = decode_trailer(bytes, path_);
@@ -427,6 +440,12 @@ class container_reader final : public array_source {
     }
     if (size != 0) regions_.push_back({offset, offset + size});
   }
+
+  static map_access access(const read_settings& s) noexcept {
+    return s.mapping.value_or(map_access::read_only);
+  }
+  // Arrays are copied out anyway, so a small file may be read instead of mapped.
+  static bool may_copy(const read_settings& s) noexcept { return !s.mapping.has_value(); }
 
   index_encoding encoding() const noexcept {
     return superblock_.major >= 2 ? index_encoding::cbor : index_encoding::json;

@@ -45,7 +45,25 @@ class mapped_file {
   /// more than one read (it was a third of a small cache hit).
   static std::shared_ptr<mapped_file> open(const std::filesystem::path& path, map_access access,
                                            bool may_copy = false) {
-    return std::shared_ptr<mapped_file>(new mapped_file(path, access, may_copy));
+    auto file = open_if_exists(path, access, may_copy);
+    if (!file) {
+      errno = ENOENT;
+      throw_errno("cannot open", path);
+    }
+    return file;
+  }
+
+  /// Like open(), but nullptr when `path` does not exist: a cache miss asks up to three
+  /// times, and a thrown exception cost more than the rest of the question.
+  static std::shared_ptr<mapped_file> open_if_exists(const std::filesystem::path& path,
+                                                     map_access access, bool may_copy = false) {
+    const int flags = (access == map_access::read_write ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+    const int fd = ::open(path.c_str(), flags);
+    if (fd < 0) {
+      if (errno == ENOENT) return nullptr;
+      throw_errno("cannot open", path);
+    }
+    return std::shared_ptr<mapped_file>(new mapped_file(path, access, fd, may_copy));
   }
 
   /// Files up to this size are read rather than mapped when the caller allows it.
@@ -87,11 +105,8 @@ class mapped_file {
   /// without an fstat (which was 7 % of a small cache hit).
   static constexpr std::size_t first_read = 16 * 1024;
 
-  mapped_file(const std::filesystem::path& path, map_access access, bool may_copy)
-      : path_(path), access_(access) {
-    const int flags = (access == map_access::read_write ? O_RDWR : O_RDONLY) | O_CLOEXEC;
-    fd_ = ::open(path.c_str(), flags);
-    if (fd_ < 0) throw_errno("cannot open", path);
+  mapped_file(const std::filesystem::path& path, map_access access, int fd, bool may_copy)
+      : path_(path), access_(access), fd_(fd) {
     try {
       load(may_copy && access == map_access::read_only);
     } catch (...) {  // no destructor runs for a half-built object

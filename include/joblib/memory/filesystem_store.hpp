@@ -5,7 +5,7 @@
 //   <root>/CACHEDIR.TAG                       marks the tree as a cache for backup tools
 //   <root>/.gitignore                         "*": never committed by accident
 //   <root>/<function>/<k0k1>/<key>.jlc      one container file per entry (result + metadata)
-//   <root>/<function>/<k0k1>/<key>.lock     held while a process computes that entry
+//   <root>/<function>/.lock                 record locks: one byte per entry being computed
 //   <root>/<function>/<k0k1>/.<key>.jlc.<pid>.<random>.tmp   a write in progress
 //
 // One fan-out level of 256 folders (the first two hex digits of the key) keeps folders small
@@ -98,9 +98,10 @@ class filesystem_store {
     return file_in_fan_out_dir(function, key_hex, entry_suffix);
   }
 
-  /// The lock file guarding the computation of one entry.
-  std::filesystem::path lock_path(std::string_view function, std::string_view key_hex) const {
-    return file_in_fan_out_dir(function, key_hex, ".lock");
+  /// The lock file of `function`: a process computing an entry locks one byte of it, at an
+  /// offset taken from the entry's key (see detail/file_lock.hpp).
+  std::filesystem::path lock_path(std::string_view function) const {
+    return function_dir(function) / ".lock";
   }
 
   /// Creates the folders an entry of `key_hex` goes into.

@@ -23,19 +23,24 @@ fs::path fresh_dir(const std::string& name) {
 }
 }  // namespace
 
-TEST_CASE("file_lock excludes a second holder until released, then removes its file") {
+TEST_CASE("file_lock excludes a second holder of the same key until released") {
   const fs::path dir = fresh_dir("lock_basic");
-  const fs::path path = dir / "entry.lock";
+  const fs::path path = dir / ".lock";
   {
-    auto first = file_lock::try_acquire(path);
+    auto first = file_lock::try_acquire(path, 42);
     REQUIRE(first.has_value());
     CHECK(first->owns_lock());
     CHECK(fs::exists(path));
-    CHECK_FALSE(file_lock::try_acquire(path).has_value());
-    CHECK_FALSE(file_lock::acquire(path, std::chrono::milliseconds(20)).has_value());
+    // A second open in the same process is a second holder (OFD locks, not process locks).
+    CHECK_FALSE(file_lock::try_acquire(path, 42).has_value());
+    CHECK_FALSE(file_lock::acquire(path, 42, std::chrono::milliseconds(20)).has_value());
+    // Other keys are independent, including ones that share the lock file.
+    auto other = file_lock::try_acquire(path, 43 << 2);
+    CHECK(other.has_value());
   }
-  CHECK_FALSE(fs::exists(path));
-  auto again = file_lock::try_acquire(path);
+  CHECK(fs::exists(path));  // the lock file stays: nothing is created or removed per lock
+  CHECK(fs::file_size(path) == 0);
+  auto again = file_lock::try_acquire(path, 42);
   CHECK(again.has_value());
   fs::remove_all(dir);
 }
@@ -43,15 +48,16 @@ TEST_CASE("file_lock excludes a second holder until released, then removes its f
 TEST_CASE("file_lock moves and releases explicitly") {
   const fs::path dir = fresh_dir("lock_move");
   const fs::path path = dir / "a.lock";
-  auto lock = file_lock::try_acquire(path);
+  auto lock = file_lock::try_acquire(path, 7);
   REQUIRE(lock);
   file_lock moved = std::move(*lock);
   CHECK_FALSE(lock->owns_lock());
   CHECK(moved.owns_lock());
   CHECK(moved.path() == path);
+  CHECK_FALSE(file_lock::try_acquire(path, 7).has_value());
   moved.release();
   CHECK_FALSE(moved.owns_lock());
-  CHECK(file_lock::try_acquire(path).has_value());
+  CHECK(file_lock::try_acquire(path, 7).has_value());
   fs::remove_all(dir);
 }
 
@@ -63,7 +69,7 @@ TEST_CASE("a lock held by a killed process is free at once") {
   const pid_t child = ::fork();
   REQUIRE(child >= 0);
   if (child == 0) {
-    auto held = file_lock::try_acquire(path);
+    auto held = file_lock::try_acquire(path, 99);
     const char byte = held ? '1' : '0';
     (void)!::write(ready[1], &byte, 1);
     for (;;) ::pause();  // killed by the parent while holding the lock
@@ -71,18 +77,18 @@ TEST_CASE("a lock held by a killed process is free at once") {
   char byte = 0;
   REQUIRE(::read(ready[0], &byte, 1) == 1);
   REQUIRE(byte == '1');
-  CHECK_FALSE(file_lock::try_acquire(path).has_value());
+  CHECK_FALSE(file_lock::try_acquire(path, 99).has_value());
   ::kill(child, SIGKILL);
   int status = 0;
   ::waitpid(child, &status, 0);
-  // The dead holder could not remove its lock file, but its lock is gone with it.
-  CHECK(fs::exists(path));
-  CHECK(file_lock::acquire(path, std::chrono::seconds(5)).has_value());
+  // The dead holder's lock is gone with it.
+  CHECK(file_lock::acquire(path, 99, std::chrono::seconds(5)).has_value());
   ::close(ready[0]);
   ::close(ready[1]);
   fs::remove_all(dir);
 }
 
 TEST_CASE("file_lock reports a lock file it cannot create") {
-  REQUIRE_THROWS_AS(file_lock::try_acquire("/nonexistent-dir-joblib/x.lock"), fs::filesystem_error);
+  REQUIRE_THROWS_AS(file_lock::try_acquire("/nonexistent-dir-joblib/x.lock", 1),
+                    fs::filesystem_error);
 }
