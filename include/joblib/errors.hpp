@@ -23,8 +23,8 @@ struct error : std::runtime_error {
 /// a file, path() names it; offset() is the byte position where the problem was found.
 ///
 ///   try { auto v = joblib::load<std::vector<double>>("x.jl"); }
-///   catch (const joblib::format_error& e) { std::cerr << e.what(); }  // "...: x.jl at offset 24:
-///   ..."
+///   catch (const joblib::format_error& e) { std::cerr << e.what(); }
+///   // prints "joblib: x.jl at offset 24: ..."
 class format_error : public error {
  public:
   /// A problem without a position (e.g. a wrong option).
