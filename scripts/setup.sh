@@ -12,7 +12,7 @@ packages=(g++ cmake ninja-build pkg-config ccache git
 presets=()
 for arg in "$@"; do
   case $arg in
-    --benchmarks) packages+=(libbenchmark-dev libtbb-dev python3 python3-joblib python3-numpy zstd xxhash) ;;
+    --benchmarks) packages+=(libbenchmark-dev libtbb-dev python3 python3-joblib python3-numpy zstd xxhash gnuplot-nox) ;;
     --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
     --no-build) presets=(none) ;;
     -*) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;

@@ -223,6 +223,56 @@ void nested_fib_tbb(benchmark::State& state) {
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+// ---- task-size sweep: the same total work (~20 ms) cut into tasks of 10 ns .. 1 ms --------------
+// state.range(0) is the task size in ns; report.py plots speedup over sequential against it.
+constexpr std::int64_t sweep_total_ns = 20'000'000;
+struct sweep_shape {
+  int tasks;
+  std::int64_t units;
+};
+sweep_shape sweep_shape_of(const benchmark::State& state) {
+  const std::int64_t task_ns = state.range(0);
+  return {static_cast<int>(sweep_total_ns / task_ns), units_per_10us() * task_ns / 10'000};
+}
+void sweep_sequential(benchmark::State& state) {
+  const auto [tasks, units] = sweep_shape_of(state);
+  for (auto _ : state) {
+    std::vector<double> out(static_cast<std::size_t>(tasks));
+    for (int i = 0; i < tasks; ++i) out[static_cast<std::size_t>(i)] = burn(units);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * tasks);
+}
+void sweep_joblib(benchmark::State& state) {
+  const auto [tasks, units] = sweep_shape_of(state);
+  for (auto _ : state) {
+    auto r = joblib::parallel({.n_jobs = -1})(
+        std::views::iota(0, tasks) |
+        std::views::transform(joblib::delayed([units](int) { return burn(units); })));
+    benchmark::DoNotOptimize(r.vector().data());
+  }
+  state.SetItemsProcessed(state.iterations() * tasks);
+}
+void sweep_tbb(benchmark::State& state) {
+  const auto [tasks, units] = sweep_shape_of(state);
+  for (auto _ : state) {
+    std::vector<double> out(static_cast<std::size_t>(tasks));
+    tbb::parallel_for(0, tasks, [&](int i) { out[static_cast<std::size_t>(i)] = burn(units); });
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * tasks);
+}
+void sweep_omp(benchmark::State& state) {
+  const auto [tasks, units] = sweep_shape_of(state);
+  for (auto _ : state) {
+    std::vector<double> out(static_cast<std::size_t>(tasks));
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < tasks; ++i) out[static_cast<std::size_t>(i)] = burn(units);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * tasks);
+}
+
 }  // namespace
 
 BENCHMARK(tiny_sequential)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -262,5 +312,25 @@ BENCHMARK(flat_tbb_task_group)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(nested_fib_joblib_parallel)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(nested_fib_joblib_task_group)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(nested_fib_tbb)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(sweep_sequential)
+    ->RangeMultiplier(10)
+    ->Range(10, 1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(sweep_joblib)
+    ->RangeMultiplier(10)
+    ->Range(10, 1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(sweep_tbb)
+    ->RangeMultiplier(10)
+    ->Range(10, 1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(sweep_omp)
+    ->RangeMultiplier(10)
+    ->Range(10, 1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

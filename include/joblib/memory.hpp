@@ -127,7 +127,9 @@ struct memory_state {
   std::mutex touch_mutex;
   std::unordered_map<digest, std::chrono::steady_clock::time_point> last_touch;
 
-  void touch(const digest& key, const std::filesystem::path& path) {
+  // Refreshes an entry's last use on a hit. This process looks at an entry at most once a
+  // second, and the store rewrites its time only when older than lru_precision().
+  void touch(const digest& key, const std::filesystem::path& path, int open_fd) {
     const auto now = std::chrono::steady_clock::now();
     {
       std::lock_guard lock(touch_mutex);
@@ -138,7 +140,15 @@ struct memory_state {
       }
       if (last_touch.size() > 100'000) last_touch.clear();  // bounded memory
     }
-    store.touch(path);
+    store.touch_if_older(path, open_fd, lru_precision());
+  }
+
+  // A minute, or less when age_limit needs it: an entry in use must never look older than
+  // age_limit.
+  std::chrono::seconds lru_precision() const {
+    std::chrono::seconds precision{60};
+    if (options.age_limit) precision = std::min(precision, *options.age_limit / 4);
+    return precision;
   }
   std::atomic<std::uint64_t> hits{0}, misses{0}, stores{0}, evictions{0}, corrupt{0};
 
@@ -569,7 +579,7 @@ class memorized_function {
       stored value{};
       detail::read_value(value, reader.value_stream(), &reader);
       state_->hits.fetch_add(1, std::memory_order_relaxed);
-      state_->touch(key, path);
+      state_->touch(key, path, reader.fd());
       if (verbose() >= 2) {
         joblib::log(log_level::info, "[Memory]: Loading " + detail::format_call(name_, args...));
       }

@@ -337,6 +337,8 @@ class container_reader final : public array_source {
   const superblock& header() const noexcept { return superblock_; }
   const std::filesystem::path& path() const noexcept { return path_; }
   std::uint64_t file_size() const noexcept { return file_->size(); }
+  /// The open file's descriptor (valid while the reader lives).
+  int fd() const noexcept { return file_->fd(); }
 
   /// The value stream, checksum-verified and decompressed.
   std::span<const std::byte> value_stream() {

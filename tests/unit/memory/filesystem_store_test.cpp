@@ -1,5 +1,6 @@
 #include "joblib/memory/filesystem_store.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -130,6 +131,14 @@ TEST_CASE("eviction keeps the most recently used entries within every limit") {
     store.evict({.items_limit = 2});
     CHECK(survivors() == std::set<std::string>{key(0), key(9)});
   }
+  SECTION("a hit refreshes an entry through its open descriptor") {
+    const int fd = ::open(store.entry_path("f", key(1)).c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    store.touch("/nonexistent-joblib-path", fd);  // the descriptor wins over the path
+    ::close(fd);
+    store.evict({.items_limit = 2});
+    CHECK(survivors() == std::set<std::string>{key(1), key(9)});
+  }
   SECTION("no limit removes nothing") {
     CHECK(store.evict({}).removed_entries == 0);
     CHECK(survivors().size() == 10);
@@ -159,5 +168,25 @@ TEST_CASE("sweeping removes temporaries of dead writers and old ones only") {
   CHECK(fs::exists(mine));
   CHECK_FALSE(fs::exists(dead));
   CHECK_FALSE(fs::exists(old));
+  fs::remove_all(root);
+}
+
+TEST_CASE("touch_if_older rewrites the time of use only when it is older than the precision") {
+  const auto root = fresh_dir("store_touch_precision");
+  filesystem_store store(root);
+  const auto path = store.entry_path("f", key(1));
+  write_file(path, 10);
+  const auto recent = fs::file_time_type::clock::now() - std::chrono::seconds(10);
+  fs::last_write_time(path, recent);
+  store.touch_if_older(path, -1, std::chrono::seconds(60));
+  CHECK(fs::last_write_time(path) == recent);
+
+  const auto old = fs::file_time_type::clock::now() - std::chrono::seconds(120);
+  fs::last_write_time(path, old);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  store.touch_if_older(path, fd, std::chrono::seconds(60));
+  ::close(fd);
+  CHECK(fs::last_write_time(path) > fs::file_time_type::clock::now() - std::chrono::seconds(5));
   fs::remove_all(root);
 }
