@@ -265,7 +265,8 @@ struct read_settings {
   std::size_t threads = 0;            // 0: all hardware threads
 };
 
-/// One chunk of a chunked array, as validated from the index.
+/// One chunk of a chunked array (or the value stream, stored the same way), as validated from
+/// the index.
 struct chunk_entry {
   std::uint64_t offset = 0;
   std::uint64_t stored_size = 0;
@@ -597,14 +598,6 @@ class container_reader final : public array_source {
     regions_.shrink_to_fit();
   }
 
-  struct value_entry {
-    std::uint64_t offset = 0;
-    std::uint64_t stored_size = 0;
-    std::uint64_t raw_size = 0;
-    chunk_codec codec = chunk_codec::raw;
-    std::uint64_t checksum = 0;
-  };
-
   std::filesystem::path path_;
   read_settings settings_;
   std::shared_ptr<mapped_file> file_;
@@ -613,7 +606,7 @@ class container_reader final : public array_source {
   std::uint64_t index_offset_ = 0;
   std::optional<nlohmann::json> index_dom_;
   std::string type_;
-  value_entry value_;
+  chunk_entry value_;
   std::vector<array_entry> arrays_;
   std::vector<region> regions_;
   std::vector<std::byte> value_buffer_;
