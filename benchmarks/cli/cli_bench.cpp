@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/median_seconds.hpp"
 #include "joblib/hash.hpp"
 #include "joblib/ndarray.hpp"
 #include "joblib/persist.hpp"
@@ -29,16 +30,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-double median_seconds(int runs, const std::function<void()>& fn) {
-  std::vector<double> t;
-  for (int i = 0; i < runs; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
+using bench::median_seconds;
 
 std::vector<int> int_list(const std::string& s) {
   std::vector<int> out;

@@ -16,25 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "../support/median_seconds.hpp"
 #include "joblib/ndarray.hpp"
 #include "joblib/persist.hpp"
 
 namespace fs = std::filesystem;
 
-namespace {
-
-double median_seconds(int runs, const std::function<void()>& fn) {
-  std::vector<double> t;
-  for (int i = 0; i < runs; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
-}  // namespace
+using bench::median_seconds;
 
 int main(int argc, char** argv) {
   fs::path dir = fs::temp_directory_path() / "joblib_bench_persist";

@@ -1,11 +1,12 @@
 // joblib-cpp internals: write a file atomically (temp file in the target directory + rename).
 //
 // The bytes go to "<dir>/.<name>.<pid>.<random>.tmp" opened with O_EXCL; commit() optionally
-// fsyncs the file, renames it over the final name (atomic on POSIX) and optionally fsyncs the
-// directory. Until commit() the final name is untouched, so a crash or an exception mid-write
-// never leaves a partial file there nor damages an older file at that name; the destructor
-// removes an uncommitted temp file. Concurrent writers to one path each have their own temp
-// file and the last rename wins: readers always see one complete file.
+// fsyncs the file, puts it under the final name (renameat2 RENAME_EXCHANGE with an existing
+// file, else rename; both atomic) and optionally fsyncs the directory. Until commit() the final
+// name is untouched, so a crash or an exception mid-write never leaves a partial file there nor
+// damages an older file at that name; the destructor removes an uncommitted temp file. Concurrent
+// writers to one path each have their own temp file and the last one published wins: readers always
+// see one complete file.
 #pragma once
 
 #include <fcntl.h>
