@@ -40,6 +40,24 @@ macro(_joblib_missing what)
   endif()
 endmacro()
 
+# Imports <target> from a library without a CMake package: pkg-config's hints (when it is
+# there), then find_path(<header>) and find_library(<names>); missing means _joblib_missing.
+macro(_joblib_import_from_pkg_config target module header names what)
+  find_package(PkgConfig QUIET)
+  if(PKG_CONFIG_FOUND)
+    pkg_check_modules(_JOBLIB_PC_${module} QUIET ${module})
+  endif()
+  find_path(_JOBLIB_${module}_INCLUDE_DIR ${header} HINTS ${_JOBLIB_PC_${module}_INCLUDE_DIRS})
+  find_library(_JOBLIB_${module}_LIBRARY NAMES ${names} HINTS ${_JOBLIB_PC_${module}_LIBRARY_DIRS})
+  if(NOT _JOBLIB_${module}_INCLUDE_DIR OR NOT _JOBLIB_${module}_LIBRARY)
+    _joblib_missing("${what}")
+  endif()
+  add_library(${target} UNKNOWN IMPORTED)
+  set_target_properties(${target} PROPERTIES
+    IMPORTED_LOCATION "${_JOBLIB_${module}_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${_JOBLIB_${module}_INCLUDE_DIR}")
+endmacro()
+
 set(THREADS_PREFER_PTHREAD_FLAG ON)
 _joblib_require_package(Threads)
 
@@ -58,19 +76,8 @@ if(NOT JOBLIB_DEPENDENCIES_PARALLEL_ONLY)
       add_library(zstd::libzstd INTERFACE IMPORTED)
       target_link_libraries(zstd::libzstd INTERFACE zstd::libzstd_static)
     else()
-      find_package(PkgConfig QUIET)
-      if(PKG_CONFIG_FOUND)
-        pkg_check_modules(_JOBLIB_PC_ZSTD QUIET libzstd)
-      endif()
-      find_path(JOBLIB_ZSTD_INCLUDE_DIR zstd.h HINTS ${_JOBLIB_PC_ZSTD_INCLUDE_DIRS})
-      find_library(JOBLIB_ZSTD_LIBRARY NAMES zstd libzstd HINTS ${_JOBLIB_PC_ZSTD_LIBRARY_DIRS})
-      if(NOT JOBLIB_ZSTD_INCLUDE_DIR OR NOT JOBLIB_ZSTD_LIBRARY)
-        _joblib_missing("zstd (Debian: libzstd-dev)")
-      endif()
-      add_library(zstd::libzstd UNKNOWN IMPORTED)
-      set_target_properties(zstd::libzstd PROPERTIES
-        IMPORTED_LOCATION "${JOBLIB_ZSTD_LIBRARY}"
-        INTERFACE_INCLUDE_DIRECTORIES "${JOBLIB_ZSTD_INCLUDE_DIR}")
+      _joblib_import_from_pkg_config(zstd::libzstd libzstd zstd.h "zstd;libzstd"
+        "zstd (Debian: libzstd-dev)")
     endif()
   endif()
 
@@ -79,19 +86,8 @@ if(NOT JOBLIB_DEPENDENCIES_PARALLEL_ONLY)
     find_package(xxHash CONFIG QUIET)
   endif()
   if(NOT TARGET xxHash::xxhash)
-    find_package(PkgConfig QUIET)
-    if(PKG_CONFIG_FOUND)
-      pkg_check_modules(_JOBLIB_PC_XXHASH QUIET libxxhash)
-    endif()
-    find_path(JOBLIB_XXHASH_INCLUDE_DIR xxhash.h HINTS ${_JOBLIB_PC_XXHASH_INCLUDE_DIRS})
-    find_library(JOBLIB_XXHASH_LIBRARY NAMES xxhash HINTS ${_JOBLIB_PC_XXHASH_LIBRARY_DIRS})
-    if(NOT JOBLIB_XXHASH_INCLUDE_DIR OR NOT JOBLIB_XXHASH_LIBRARY)
-      _joblib_missing("xxHash >= 0.8 (Debian: libxxhash-dev)")
-    endif()
-    add_library(xxHash::xxhash UNKNOWN IMPORTED)
-    set_target_properties(xxHash::xxhash PROPERTIES
-      IMPORTED_LOCATION "${JOBLIB_XXHASH_LIBRARY}"
-      INTERFACE_INCLUDE_DIRECTORIES "${JOBLIB_XXHASH_INCLUDE_DIR}")
+    _joblib_import_from_pkg_config(xxHash::xxhash libxxhash xxhash.h xxhash
+      "xxHash >= 0.8 (Debian: libxxhash-dev)")
   endif()
 
   # Checksums of data that is hot in cache (every stripe of a dump or load) run 4x faster with
@@ -110,12 +106,5 @@ if(NOT JOBLIB_DEPENDENCIES_PARALLEL_ONLY)
     ]=] JOBLIB_XXH3_DISPATCH)
     unset(CMAKE_REQUIRED_LIBRARIES)
     unset(CMAKE_REQUIRED_QUIET)
-  endif()
-  if(JOBLIB_XXH3_DISPATCH)
-    get_target_property(_joblib_xxh_defs xxHash::xxhash INTERFACE_COMPILE_DEFINITIONS)
-    if(NOT "JOBLIB_XXH3_DISPATCH=1" IN_LIST _joblib_xxh_defs)
-      set_property(TARGET xxHash::xxhash APPEND PROPERTY
-        INTERFACE_COMPILE_DEFINITIONS JOBLIB_XXH3_DISPATCH=1)
-    endif()
   endif()
 endif()

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   timed("n_jobs=-1 (all CPUs)", {.n_jobs = -1});
 
   int sum = 0;
-  for (int x : joblib::parallel({.n_jobs = -1, .return_as = joblib::return_as::generator})(calls)) {
+  for (int x : joblib::parallel({.n_jobs = -1}).generator(calls)) {
     sum += x;  // results arrive in order while later tasks still run
   }
   std::printf("sum through a generator: %d\n", sum);

@@ -73,13 +73,13 @@ int main(int argc, char** argv) {
   joblib::ndarray<double> big({quick ? 1000u : 10'000'000u});
   std::iota(big.flat().begin(), big.flat().end(), 0.0);
   joblib::dump(big, dir / "big.jl");
-  joblib::ndarray<double> view;
+  joblib::ndarray<const double> view;  // mmap_mode::r data is read-only, in the type
   const double map_time = time_it([&] {
-    view = joblib::load<joblib::ndarray<double>>(dir / "big.jl", {.mmap = joblib::mmap_mode::r});
+    view =
+        joblib::load<joblib::ndarray<const double>>(dir / "big.jl", {.mmap = joblib::mmap_mode::r});
   });
-  const auto& read_only = view;  // a mmap_mode::r view refuses mutable access
-  std::printf("[persist]  big.jl (%zu doubles) memory-mapped in %.6f s, last = %.0f\n",
-              read_only.size(), map_time, read_only.flat().back());
+  std::printf("[persist]  big.jl (%zu doubles) memory-mapped in %.6f s, last = %.0f\n", view.size(),
+              map_time, view(view.size() - 1));
 
   // 4. All together: a parameter sweep, cached, in parallel; the second run is all hits.
   auto simulate = mem.cache("simulate", [](double p, int seed) { return p * 100 + seed; });

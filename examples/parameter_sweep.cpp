@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
           return joblib::delayed(simulate)(std::get<0>(g), std::get<1>(g), std::get<2>(g));
         }));
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-    return std::pair{results.vector(), took.count()};
+    return std::pair{std::move(results), took.count()};
   };
   const auto [first, first_time] = run();
   const auto hits_before = mem.stats().hits;

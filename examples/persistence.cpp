@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   joblib::dump(large, dir / "large.jl");
   const auto start = std::chrono::steady_clock::now();
   const auto mapped =
-      joblib::load<joblib::ndarray<double>>(dir / "large.jl", {.mmap = joblib::mmap_mode::r});
+      joblib::load<joblib::ndarray<const double>>(dir / "large.jl", {.mmap = joblib::mmap_mode::r});
   const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
   std::printf("mmap_mode::r load of %zu doubles: %.3f ms; mapped[n-1] = %.0f\n", mapped.size(),
               took.count(), mapped.flat()[n - 1]);

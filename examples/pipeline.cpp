@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   auto covariance_row = [&](std::size_t i) {
     std::vector<double> row(cols, 0.0);
     std::size_t n = 0;
-    for (const auto& part : parts.vector()) {
+    for (const auto& part : parts) {
       for (std::size_t r = 0; r < part.shape()[0]; ++r) {
         for (std::size_t j = 0; j < cols; ++j) row[j] += part(r, i) * part(r, j);
       }

@@ -17,7 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "joblib/detail/container_io.hpp"
+#include "joblib/persist/detail/reader.hpp"
+#include "joblib/persist/detail/writer.hpp"
 
 namespace {
 

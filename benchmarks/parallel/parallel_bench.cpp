@@ -26,7 +26,7 @@ void tiny_joblib(benchmark::State& state) {
   for (auto _ : state) {
     auto r = joblib::parallel({.n_jobs = -1})(std::views::iota(0, tiny_n) |
                                               std::views::transform(joblib::delayed(square)));
-    benchmark::DoNotOptimize(r.vector().data());
+    benchmark::DoNotOptimize(r.data());
   }
   state.SetItemsProcessed(state.iterations() * tiny_n);
 }
@@ -93,7 +93,7 @@ void medium_joblib(benchmark::State& state) {
     auto r = joblib::parallel({.n_jobs = -1})(
         std::views::iota(0, medium_n) |
         std::views::transform(joblib::delayed([units](int) { return burn(units); })));
-    benchmark::DoNotOptimize(r.vector().data());
+    benchmark::DoNotOptimize(r.data());
   }
   state.SetItemsProcessed(state.iterations() * medium_n);
 }
@@ -120,7 +120,7 @@ void imbalanced_joblib(benchmark::State& state) {
     auto r = joblib::parallel({.n_jobs = -1})(
         std::views::iota(0, imbalanced_n) |
         std::views::transform(joblib::delayed([](int i) { return burn(Cost(i)); })));
-    benchmark::DoNotOptimize(r.vector().data());
+    benchmark::DoNotOptimize(r.data());
   }
 }
 template <std::int64_t (*Cost)(int)>
@@ -249,7 +249,7 @@ void sweep_joblib(benchmark::State& state) {
     auto r = joblib::parallel({.n_jobs = -1})(
         std::views::iota(0, tasks) |
         std::views::transform(joblib::delayed([units](int) { return burn(units); })));
-    benchmark::DoNotOptimize(r.vector().data());
+    benchmark::DoNotOptimize(r.data());
   }
   state.SetItemsProcessed(state.iterations() * tasks);
 }

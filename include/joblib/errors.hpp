@@ -1,6 +1,14 @@
 // joblib-cpp: the exception hierarchy. Everything the library throws derives from
 // joblib::error, except I/O failures, which surface as std::filesystem::filesystem_error, and
-// exceptions thrown by user code, which propagate unchanged.
+// exceptions thrown by user code, which propagate unchanged:
+//
+//   error
+//   ├── invalid_argument       misuse: a bad option, shape, index, or read-only misuse
+//   ├── format_error           malformed, truncated or foreign input (names file and offset)
+//   │   └── checksum_error     stored bytes do not match their checksum
+//   ├── type_mismatch_error    load<T> of a file that holds another type
+//   ├── timeout_error          a parallel task ran longer than its timeout
+//   └── cancelled_error        a parallel call was stopped through its stop_token
 #pragma once
 
 #include <cstdint>
@@ -19,6 +27,16 @@ struct error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Misuse of the library, found before any work is done: an invalid option (n_jobs == 0, a
+/// compression level zstd does not have), a shape that does not match the data, an index out
+/// of range (in checked builds), or asking for writable data from a read-only mapping.
+///
+///   try { joblib::parallel({.n_jobs = 0})(tasks); }
+///   catch (const joblib::invalid_argument& e) { std::cerr << e.what(); }
+struct invalid_argument : error {
+  using error::error;
+};
+
 /// Malformed, truncated or foreign input (a container file, a value stream). When the input is
 /// a file, path() names it; offset() is the byte position where the problem was found.
 ///
@@ -27,7 +45,7 @@ struct error : std::runtime_error {
 ///   // prints "joblib: x.jl at offset 24: ..."
 class format_error : public error {
  public:
-  /// A problem without a position (e.g. a wrong option).
+  /// A problem without a known position.
   explicit format_error(const std::string& reason) : error("joblib: " + reason), reason_(reason) {}
 
   /// A problem at `offset` of an in-memory input.

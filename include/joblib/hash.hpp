@@ -10,11 +10,6 @@
 // one call over the caller's memory (no copy), so large arrays hash at memory speed.
 #pragma once
 
-#ifndef XXH_INLINE_ALL
-#define XXH_INLINE_ALL  // header-only: let the compiler inline XXH3 (small hashes get fast)
-#endif
-#include <xxhash.h>
-
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +22,7 @@
 #include <vector>
 
 #include "joblib/config.hpp"
+#include "joblib/detail/xxhash.hpp"
 #include "joblib/serialize.hpp"
 
 JOBLIB_BEGIN_NAMESPACE

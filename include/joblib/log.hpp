@@ -53,17 +53,24 @@ inline log_state& global_log_state() {
   return state;
 }
 
+// Info messages are joblib's verbose lines ("[Parallel(n_jobs=2)]: Done ...", "[Memory]
+// Calling ..."), printed as joblib prints them; warnings and errors say who speaks.
 inline void default_log_handler(log_level level, std::string_view message) {
   // One fprintf call per line so concurrent messages do not interleave within a line.
-  std::fprintf(stderr, "[joblib] %s: %.*s\n", std::string(log_level_name(level)).c_str(),
-               static_cast<int>(message.size()), message.data());
+  if (level == log_level::info) {
+    std::fprintf(stderr, "%.*s\n", static_cast<int>(message.size()), message.data());
+  } else {
+    std::fprintf(stderr, "[joblib] %s: %.*s\n", std::string(log_level_name(level)).c_str(),
+                 static_cast<int>(message.size()), message.data());
+  }
 }
 
 }  // namespace detail
 
 /// Replaces the process-wide log handler; an empty function restores the default, which
-/// prints "[joblib] <level>: <message>" lines to stderr. Returns the previous handler (empty
-/// when it was the default).
+/// prints info messages (joblib's verbose lines of parallel and memory) as they are and
+/// "[joblib] <level>: <message>" for the other levels, to stderr. Returns the previous handler
+/// (empty when it was the default).
 ///
 /// Thread safety: may be called from any thread, concurrently with logging.
 ///

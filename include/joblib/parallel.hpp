@@ -1,9 +1,9 @@
 // joblib-cpp: joblib.Parallel and joblib.delayed for C++.
 //
 //   #include <joblib/parallel.hpp>
-//   auto squares = joblib::parallel({.n_jobs = 4})(
-//       std::views::iota(0, 100) | std::views::transform(joblib::delayed([](int i) { return i * i;
-//       })));
+//   auto square = [](int i) { return i * i; };
+//   std::vector<int> squares = joblib::parallel({.n_jobs = 4})(
+//       std::views::iota(0, 100) | std::views::transform(joblib::delayed(square)));
 //
 // This header and everything it includes need only the standard library and Threads (link
 // joblib::parallel): no zstd, xxHash or json.
@@ -14,14 +14,16 @@
 #include <ranges>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "joblib/config.hpp"
 #include "joblib/errors.hpp"
 #include "joblib/parallel/cpu_count.hpp"
 #include "joblib/parallel/delayed.hpp"
 #include "joblib/parallel/detail/parallel_call.hpp"
+#include "joblib/parallel/generator.hpp"
 #include "joblib/parallel/options.hpp"
-#include "joblib/parallel/result.hpp"
+#include "joblib/parallel/task_group.hpp"
 #include "joblib/parallel/thread_pool.hpp"
 #include "joblib/version.hpp"
 
@@ -29,8 +31,10 @@ JOBLIB_BEGIN_NAMESPACE
 
 /// joblib's Parallel: `joblib::parallel(options)(tasks)` runs every call of `tasks` (any input
 /// range of nullary callables, typically joblib::delayed(f)(args...)) on the process-wide
-/// work-stealing pool and returns a parallel_result<R> (or nothing when the calls return void):
-/// every result in input order for return_as::list, a lazy range for the generator modes.
+/// work-stealing pool and returns their results in input order as a std::vector<R> (nothing
+/// when the calls return void). `.generator(tasks)` and `.generator_unordered(tasks)` return
+/// a joblib::generator<R> instead, which yields results as they are ready, in input order or
+/// in completion order (joblib's return_as="generator" / "generator_unordered").
 ///
 /// Like joblib, n_jobs left unset means 1 (sequential, in the caller) unless a
 /// parallel_config scope sets it. A parallel call inside a task (nested parallelism) runs on
@@ -38,60 +42,107 @@ JOBLIB_BEGIN_NAMESPACE
 ///
 /// Throws: the first exception a task threw, with its own type (pending tasks are
 /// cancelled); joblib::timeout_error; joblib::cancelled_error when `stop` is requested;
-/// std::invalid_argument for n_jobs == 0; and whatever the input range itself throws.
+/// joblib::invalid_argument for n_jobs == 0; and whatever the input range itself throws.
 ///
 /// Thread safety: any number of threads may run parallel calls at once, on the one pool.
+///
+///   std::vector<double> r = joblib::parallel({.n_jobs = -1})(
+///       std::views::iota(0, 100) | std::views::transform(joblib::delayed(simulate)));
+///   for (double x : joblib::parallel({.n_jobs = -1}).generator_unordered(calls)) show(x);
 class parallel {
  public:
   /// Captures the options; scoped defaults (parallel_config) are applied at the call.
   parallel(parallel_options options = {})
       : options_(std::move(options)) {}  // NOLINT: implicit on purpose
 
+  /// Runs every task; returns std::vector<R> in input order (void for void tasks).
   template <std::ranges::input_range Range>
   requires std::is_invocable_v<std::ranges::range_reference_t<Range>>
   auto operator()(Range&& tasks) const {
     using view = std::remove_reference_t<Range>;
-    using result = detail::task_result_t<view>;
-    // Copy the options only when a parallel_config scope has to be merged in.
     std::optional<parallel_options> merged;
-    if (const parallel_options* scoped = detail::current_parallel_config()) {
-      merged = parallel_config::merge(options_, *scoped);
-    }
-    const parallel_options& options = merged ? *merged : options_;
-    const detail::call_settings settings = settings_for(options);
-    thread_pool* pool = settings.n_jobs > 1 ? &thread_pool::global() : nullptr;
+    const parallel_options& options = resolved(merged);
+    const detail::call_settings settings = settings_for(options, detail::delivery::list);
+    detail::parallel_call<view> call(tasks, options, settings, pool_for(settings));
+    return call.run_list();
+  }
 
-    if constexpr (std::is_void_v<result>) {
-      detail::parallel_call<view> call(tasks, options, settings, pool);
-      call.run_list();
-    } else {
-      if (settings.mode == return_as::list) {
-        detail::parallel_call<view> call(tasks, options, settings, pool);
-        return parallel_result<result>(call.run_list());
-      }
-      using owned = std::views::all_t<Range>;
-      std::unique_ptr<detail::result_stream<result>> stream =
-          std::make_unique<detail::generator_stream<owned>>(
-              std::views::all(std::forward<Range>(tasks)), options, settings, pool);
-      return parallel_result<result>(std::move(stream));
-    }
+  /// Starts the tasks and returns a generator of their results in input order.
+  template <std::ranges::input_range Range>
+  requires std::is_invocable_v<std::ranges::range_reference_t<Range>>
+  auto generator(Range&& tasks) const {
+    return make_generator(std::forward<Range>(tasks), detail::delivery::in_order);
+  }
+
+  /// Starts the tasks and returns a generator of their results in completion order.
+  template <std::ranges::input_range Range>
+  requires std::is_invocable_v<std::ranges::range_reference_t<Range>>
+  auto generator_unordered(Range&& tasks) const {
+    return make_generator(std::forward<Range>(tasks), detail::delivery::completion_order);
   }
 
   /// The options of this call, before scoped defaults are applied.
   const parallel_options& options() const noexcept { return options_; }
 
  private:
-  static detail::call_settings settings_for(const parallel_options& options) {
+  /// A generator's result stream: owns the task range (or a view of it), the options and the
+  /// call; destroying it cancels the call.
+  template <class View>
+  class stream final : public detail::result_stream<detail::task_result_t<View>> {
+   public:
+    stream(View tasks, parallel_options options, detail::call_settings settings, thread_pool* pool)
+        : tasks_(std::move(tasks)),
+          options_(std::move(options)),
+          call_(tasks_, options_, settings, pool) {}
+    ~stream() override { call_.cancel_and_wait(); }
+    std::optional<detail::task_result_t<View>> next() override { return call_.next_result(); }
+
+   private:
+    View tasks_;
+    parallel_options options_;  // the call keeps pointers into it (on_progress)
+    detail::parallel_call<View> call_;
+  };
+
+  template <class Range>
+  auto make_generator(Range&& tasks, detail::delivery mode) const {
+    using owned = std::views::all_t<Range>;
+    using result = detail::task_result_t<owned>;
+    static_assert(!std::is_void_v<result>,
+                  "joblib: a generator yields the tasks' results; tasks that return void run "
+                  "with parallel(options)(tasks)");
+    std::optional<parallel_options> merged;
+    parallel_options options = resolved(merged);
+    const detail::call_settings settings = settings_for(options, mode);
+    thread_pool* pool = pool_for(settings);
+    return joblib::generator<result>(std::make_unique<stream<owned>>(
+        std::views::all(std::forward<Range>(tasks)), std::move(options), settings, pool));
+  }
+
+  // The options with a parallel_config scope merged in; copied only when there is one.
+  const parallel_options& resolved(std::optional<parallel_options>& merged) const {
+    if (const parallel_options* scoped = detail::current_parallel_config()) {
+      merged = parallel_config::merge(options_, *scoped);
+      return *merged;
+    }
+    return options_;
+  }
+
+  static detail::call_settings settings_for(const parallel_options& options,
+                                            detail::delivery mode) {
     detail::call_settings settings;
     settings.n_jobs = effective_n_jobs(options.n_jobs.value_or(1));
     if (options.backend.value_or(backend::threads) == backend::sequential) settings.n_jobs = 1;
     settings.fixed_batch = options.batch_size.value_or(auto_batch);
-    settings.mode = options.return_as;
-    if (settings.mode != return_as::list) {
+    settings.mode = mode;
+    if (mode != detail::delivery::list) {
       settings.window =
           std::max<std::size_t>(1, options.pre_dispatch.value_or(2 * std::size_t{settings.n_jobs}));
     }
     return settings;
+  }
+
+  static thread_pool* pool_for(const detail::call_settings& settings) {
+    return settings.n_jobs > 1 ? &thread_pool::global() : nullptr;
   }
 
   parallel_options options_;

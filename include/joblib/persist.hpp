@@ -1,28 +1,31 @@
 // joblib-cpp: persistence. joblib::dump / joblib::load store any serializable value in one
 // container file: arrays as separate aligned blobs (raw and memory-mappable, or chunked, byte-
 // shuffled and zstd-compressed in parallel), everything else as one value stream, all of it
-// checksummed with XXH3, plus a JSON index that tools can read with joblib::inspect.
+// checksummed with XXH3, plus an index (CBOR) that tools read with joblib::inspect.
 // docs/FORMAT.md specifies the file; loading never runs code and checks every size it reads.
 //
 //   joblib::dump(model, "model.jl", {.compress = 3});
 //   auto m = joblib::load<model_t>("model.jl");
-//   auto big = joblib::load<joblib::ndarray<double>>("big.jl", {.mmap = joblib::mmap_mode::r});
+//   auto big = joblib::load<joblib::ndarray<const double>>("big.jl", {.mmap =
+//   joblib::mmap_mode::r});
 #pragma once
 
+#include <zstd.h>
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "joblib/config.hpp"
-#include "joblib/detail/container_io.hpp"
 #include "joblib/errors.hpp"
-#include "joblib/log.hpp"
+#include "joblib/persist/detail/reader.hpp"
+#include "joblib/persist/detail/writer.hpp"
 #include "joblib/serialize.hpp"
 
 JOBLIB_BEGIN_NAMESPACE
@@ -33,20 +36,25 @@ JOBLIB_BEGIN_NAMESPACE
 /// mapping (writes stay in this process). Only types that can view memory (ndarray) use the
 /// mapping; others (std::vector) are copied from it. Compressed arrays are always decompressed
 /// into memory, which is reported through joblib::log at log_level::warning.
+///
+/// With `r` the data is read-only, and the type says so: load into ndarray<const T>. Asking
+/// for a writable ndarray<T> with `r` is refused (joblib::invalid_argument) rather than
+/// handing out an array whose writes would fault.
 enum class mmap_mode { none, r, r_plus, c };
 
 /// Options of joblib::dump (an aggregate: use designated initializers).
 struct dump_options {
   /// 0: no compression (arrays stay memory-mappable); 1..22: zstd level (1-3 are fast);
-  /// negative: zstd's fast levels (-1 fastest ... -131072). joblib's default is 0 as well.
+  /// negative: zstd's fast levels (-1 ... -131072, faster the lower). joblib's default is 0
+  /// as well. Other values are joblib::invalid_argument.
   int compress = 0;
   /// Byte-shuffle compressed array chunks by item size (helps numeric data; items of 1 byte
   /// are never shuffled).
   bool shuffle = true;
   /// Uncompressed size of one compressed chunk (rounded down to whole items), 1 B .. 1 GiB.
   std::size_t chunk_size = std::size_t{1} << 20;
-  /// Threads that compress chunks (and checksum raw arrays while they are written); 0: one
-  /// per hardware thread.
+  /// Threads that compress chunks (and checksum raw arrays while they are written); 0: every
+  /// CPU this process may use (joblib::cpu_count()).
   std::size_t threads = 0;
   /// A JSON object stored with the value (see inspect()).
   nlohmann::json attributes = nlohmann::json::object();
@@ -63,13 +71,21 @@ struct load_options {
   /// Verify every checksum (and that padding is zero) before using the bytes. Raw arrays in
   /// mmap modes are not read at load, so their stripe checksums are not checked there.
   bool verify = true;
-  /// Threads that decompress chunks and read raw arrays; 0: one per hardware thread.
+  /// Threads that decompress chunks and read raw arrays; 0: every CPU this process may use.
   std::size_t threads = 0;
 };
 
 namespace detail {
 
 inline write_settings to_write_settings(const dump_options& o) {
+  if (o.compress < ZSTD_minCLevel() || o.compress > ZSTD_maxCLevel()) {
+    throw invalid_argument("joblib::dump: compress = " + std::to_string(o.compress) +
+                           " is not a zstd level (" + std::to_string(ZSTD_minCLevel()) + " .. " +
+                           std::to_string(ZSTD_maxCLevel()) + ", 0 for none)");
+  }
+  if (!o.attributes.is_object() && !o.attributes.is_null()) {
+    throw invalid_argument("joblib::dump: attributes must be a JSON object");
+  }
   write_settings s;
   s.level = o.compress;
   s.shuffle = o.shuffle;
@@ -99,54 +115,108 @@ inline read_settings to_read_settings(const load_options& o) {
   return s;
 }
 
-/// joblib::dump, returning the size of the file it wrote (joblib::memory records it).
-template <class T>
-std::uint64_t dump_and_measure(const T& value, const std::filesystem::path& file,
-                               const dump_options& options) {
-  if (options.compress > 22) throw format_error("dump: compress must be at most 22");
-  if (!options.attributes.is_object() && !options.attributes.is_null()) {
-    throw format_error("dump: attributes must be a JSON object");
-  }
-  container_writer writer(file, to_write_settings(options));
-  std::vector<std::byte> stream;
-  write_value(value, stream, &writer);
-  return writer.finish(type_signature<T>(), stream, options.attributes);
-}
 }  // namespace detail
+
+/// A container file opened for reading: superblock, trailer and index checked, nothing
+/// loaded yet. `joblib::load<T>(file, options)` is `container_file(file, options).load<T>()`;
+/// open one yourself to look at the stored type or attributes before (or instead of) loading.
+///
+///   joblib::container_file f("model.jl");
+///   if (f.type_signature() == joblib::type_signature<model_t>()) auto m = f.load<model_t>();
+///
+/// Thread safety: one thread at a time per object; any number of objects may read one file.
+class container_file {
+ public:
+  /// Opens `file`. Throws std::filesystem::filesystem_error when it cannot be opened and
+  /// joblib::format_error / checksum_error when it is not a valid container.
+  explicit container_file(const std::filesystem::path& file, load_options options = {})
+      : options_(options),
+        reader_(
+            std::make_unique<detail::container_reader>(file, detail::to_read_settings(options))) {}
+
+  /// Like the constructor, but an empty optional when `file` does not exist.
+  static std::optional<container_file> open_if_exists(const std::filesystem::path& file,
+                                                      load_options options = {}) {
+    auto reader = detail::container_reader::open_if_exists(file, detail::to_read_settings(options));
+    if (!reader) return std::nullopt;
+    return container_file(options, std::move(reader));
+  }
+
+  /// The stored value's type signature (see joblib::type_signature).
+  std::string_view type_signature() const noexcept { return reader_->type_signature(); }
+
+  /// The attributes given to dump (dump_options::attributes); an empty object if none.
+  nlohmann::json attributes() {
+    return reader_->index().value("attributes", nlohmann::json::object());
+  }
+
+  /// The file's size in bytes.
+  std::uint64_t size() const noexcept { return reader_->file_size(); }
+
+  /// The open file descriptor (valid while this object lives).
+  int native_handle() const noexcept { return reader_->fd(); }
+
+  /// The file's path.
+  const std::filesystem::path& path() const noexcept { return reader_->path(); }
+
+  /// Reads the stored value as a T, as joblib::load does (same checks, same exceptions).
+  template <class T>
+  T load() {
+    if (options_.mmap == mmap_mode::r && detail::contains_writable_ndarray<T>()) {
+      throw invalid_argument(detail::read_only_misuse_message);
+    }
+    const std::string_view expected = joblib::type_signature<T>();
+    if (type_signature() != expected) {
+      throw type_mismatch_error(std::string(expected), std::string(type_signature()),
+                                path().string());
+    }
+    T value{};
+    detail::read_value(value, reader_->value_stream(), reader_.get());
+    return value;
+  }
+
+ private:
+  container_file(load_options options, std::unique_ptr<detail::container_reader> reader)
+      : options_(options), reader_(std::move(reader)) {}
+
+  load_options options_;
+  std::unique_ptr<detail::container_reader> reader_;
+};
 
 /// Writes `value` to `file` (a temp file in the same directory, renamed into place when
 /// complete: a failure never leaves a partial file under `file` nor damages an older one).
+/// Returns the size of the file written, in bytes.
 ///
-/// Throws std::filesystem::filesystem_error on I/O errors, joblib::format_error for invalid
-/// options (compress > 22, attributes not an object, chunk_size out of range), and whatever
-/// serializing `value` throws.
+/// Throws std::filesystem::filesystem_error on I/O errors, joblib::invalid_argument for invalid
+/// options (a compress level zstd does not have, attributes not an object, chunk_size out of
+/// range) or a value that cannot be encoded, and whatever serializing `value` throws.
 /// Thread safety: concurrent dumps (even to the same path: the last rename wins) are safe.
 ///
 ///   joblib::dump(std::vector<double>(1000, 1.0), "v.jl", {.compress = 3});
 template <class T>
-void dump(const T& value, const std::filesystem::path& file, dump_options options = {}) {
-  detail::dump_and_measure(value, file, options);
+std::uint64_t dump(const T& value, const std::filesystem::path& file, dump_options options = {}) {
+  detail::container_writer writer(file, detail::to_write_settings(options));
+  std::vector<std::byte> stream;
+  detail::write_value(value, stream, &writer);
+  return writer.finish(type_signature<T>(), stream, options.attributes);
 }
 
 /// Reads a value of type T from `file`.
 ///
 /// Throws joblib::type_mismatch_error when the file holds another type (naming both type
 /// signatures), joblib::format_error / joblib::checksum_error for anything malformed (naming
-/// the file and offset), std::filesystem::filesystem_error when the file cannot be opened.
+/// the file and offset), std::filesystem::filesystem_error when the file cannot be opened, and
+/// joblib::invalid_argument for a writable ndarray<T> with mmap_mode::r (use ndarray<const T>).
 /// Thread safety: concurrent loads are safe.
 ///
 ///   auto v = joblib::load<std::vector<double>>("v.jl");
-///   auto a = joblib::load<joblib::ndarray<double>>("a.jl", {.mmap = joblib::mmap_mode::r});
+///   auto a = joblib::load<joblib::ndarray<const double>>("a.jl", {.mmap = joblib::mmap_mode::r});
 template <class T>
 T load(const std::filesystem::path& file, load_options options = {}) {
-  detail::container_reader reader(file, detail::to_read_settings(options));
-  const std::string_view expected = type_signature<T>();
-  if (reader.type_signature() != expected) {
-    throw type_mismatch_error(std::string(expected), reader.type_signature(), file.string());
+  if (options.mmap == mmap_mode::r && detail::contains_writable_ndarray<T>()) {
+    throw invalid_argument(detail::read_only_misuse_message);  // before touching the file
   }
-  T value{};
-  detail::read_value(value, reader.value_stream(), &reader);
-  return value;
+  return container_file(file, options).template load<T>();
 }
 
 /// The index of a container, for tools: {"format", "version", "type", "attributes", "value",

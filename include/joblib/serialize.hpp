@@ -17,6 +17,12 @@
 //     int id_ = 0; std::vector<double> values_;
 //   };
 //
+//   template <> struct joblib::serializer<geo::point> {     // 4. a type you cannot edit
+//     using representation = std::pair<double, double>;   //    (<joblib/serialize/serializer.hpp>)
+//     static representation to(const geo::point& p) { return {p.x(), p.y()}; }
+//     static geo::point from(representation r) { return {r.first, r.second}; }
+//   };
+//
 // Each type has a compile-time signature (joblib::type_signature<T>()) and one canonical,
 // little-endian byte encoding (docs/FORMAT.md, "Value stream"), which hashing streams into
 // XXH3-128 and containers store. A type that is not serializable fails to compile with a
@@ -32,13 +38,14 @@
 #include <vector>
 
 #include "joblib/config.hpp"
-#include "joblib/detail/array_node.hpp"
-#include "joblib/detail/serialize_codec.hpp"
-#include "joblib/detail/serialize_signature.hpp"
-#include "joblib/detail/serialize_summary.hpp"
-#include "joblib/detail/serialize_traits.hpp"
 #include "joblib/errors.hpp"
 #include "joblib/ndarray.hpp"
+#include "joblib/serialize/detail/decode.hpp"
+#include "joblib/serialize/detail/encode.hpp"
+#include "joblib/serialize/detail/kind.hpp"
+#include "joblib/serialize/detail/signature.hpp"
+#include "joblib/serialize/detail/summary.hpp"
+#include "joblib/serialize/serializer.hpp"
 
 JOBLIB_BEGIN_NAMESPACE
 
@@ -47,22 +54,6 @@ JOBLIB_BEGIN_NAMESPACE
 ///   static_assert(joblib::serializable<std::map<std::string, std::vector<double>>>);
 template <class T>
 concept serializable = detail::check_serializable<std::remove_cv_t<T>>();
-
-namespace detail {
-/// Fails compilation with a message naming T (in the "[with T = ...]" context the compiler
-/// prints) when T is not serializable; the callers then compile nothing else for T, so the
-/// error is this one message and not a page of template errors.
-template <class T>
-struct serializable_check {
-  static_assert(
-      serializable<T>,
-      "joblib: this type is not serializable (it is named in 'serializable_check<...>' above). "
-      "Make it an "
-      "aggregate, add JOBLIB_FIELDS(type, fields...) next to it, or give it a member "
-      "template <class Archive> void serialize(Archive& ar) { ar(fields...); }");
-  static constexpr bool value = serializable<T>;
-};
-}  // namespace detail
 
 /// The type signature of T: a stable, compiler- and platform-independent name of its encoding,
 /// e.g. "vector<f64>", "map<str,tuple<i32,f32>>", "struct{f64,i32,str}" (grammar in
@@ -85,59 +76,6 @@ constexpr std::string_view type_signature() {
     return detail::runtime_signature<U>();
   }
 }
-
-namespace detail {
-
-/// Appends the encoding of `value` to `out`. Array nodes (contiguous arithmetic data) go to
-/// `sink`, which returns the id the stream records, or inline when sink == nullptr (vectors
-/// under 256 bytes stay inline either way; ndarray always goes to the sink).
-/// Throws joblib::format_error for a value that cannot be encoded (an ndarray of more than 32
-/// dimensions, a valueless variant) and whatever the sink throws.
-template <class T>
-void write_value(const T& value, std::vector<std::byte>& out, array_sink* sink) {
-  if constexpr (serializable_check<T>::value) {
-    size_counter counter(sink != nullptr);
-    encode(counter, value);
-    value_writer w(out, sink, counter.size());
-    encode(w, value);
-    w.finish();
-  }
-}
-
-/// Decodes `in` into `value` (containers are cleared first). Array nodes stored externally are
-/// fetched from `source`; an ndarray views the fetched blob in place.
-/// Throws joblib::format_error(offset, reason) on truncation, bad tags, length prefixes the
-/// remaining input cannot justify, and trailing bytes. Never reads outside `in`.
-template <class T>
-void read_value(T& value, std::span<const std::byte> in, array_source* source) {
-  if constexpr (serializable_check<T>::value) {
-    value_reader r(in, source);
-    decode(r, value);
-    r.expect_end();
-  }
-}
-
-/// A short, Python-repr-like description of `value`, at most `max_chars` characters (longer
-/// ones end in "..."): 42, 3.5, 'abc', [1, 2, 3], {'a': 1.0}, (1, 'x'), None,
-/// array([1.0, 2.0, ...], shape=(2, 3)). Used for cache metadata (joblib's input_args).
-template <class T>
-std::string summarize(const T& value, std::size_t max_chars = 200) {
-  if constexpr (serializable_check<T>::value) {
-    summary_writer w;
-    w.max = max_chars;
-    summarize_into(w, value);
-    if (w.full()) {
-      const std::size_t keep = max_chars > 3 ? max_chars - 3 : 0;
-      w.text.resize(keep);
-      w.text.append(std::string_view("...").substr(0, max_chars - keep));
-    }
-    return std::move(w.text);
-  } else {
-    return {};
-  }
-}
-
-}  // namespace detail
 
 JOBLIB_END_NAMESPACE
 

@@ -12,7 +12,7 @@ int main() {
   auto twice = mem.cache("twice", [](int x) { return 2 * x; });
   auto r = joblib::parallel({.n_jobs = 2})(std::views::iota(0, 10) |
                                            std::views::transform(joblib::delayed(twice)));
-  joblib::dump(r.vector(), dir / "r.jl", {.compress = 1});
+  joblib::dump(r, dir / "r.jl", {.compress = 1});
   const auto back = joblib::load<std::vector<int>>(dir / "r.jl");
   std::printf("joblib %s: %d %s\n", joblib::version_string, back[9],
               joblib::hash(back).hex().c_str());

@@ -33,32 +33,9 @@
 #include <vector>
 
 #include "joblib/config.hpp"
+#include "joblib/memory/store.hpp"
 
 JOBLIB_BEGIN_NAMESPACE
-
-/// Limits on a cache's size, enforced by joblib::memory after stores and on reduce_size().
-/// An unset limit does not constrain. Entries go least recently used first.
-struct cache_limits {
-  std::optional<std::uint64_t> bytes_limit{};       ///< total bytes of entry files
-  std::optional<std::uint64_t> items_limit{};       ///< number of entries
-  std::optional<std::chrono::seconds> age_limit{};  ///< since the last use of an entry
-};
-
-/// One entry file found by filesystem_store::scan().
-struct cache_entry_info {
-  std::filesystem::path path;
-  std::string function;  ///< the function folder the entry belongs to
-  std::uint64_t bytes = 0;
-  std::filesystem::file_time_type last_used;
-};
-
-/// What eviction removed.
-struct eviction_result {
-  std::uint64_t removed_entries = 0;
-  std::uint64_t removed_bytes = 0;
-  std::uint64_t remaining_entries = 0;
-  std::uint64_t remaining_bytes = 0;
-};
 
 /// The default Store of joblib::basic_memory: one file per entry in a fan-out tree.
 ///

@@ -5,11 +5,11 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
-#include <stdexcept>
 #include <stop_token>
 #include <string>
 
 #include "joblib/config.hpp"
+#include "joblib/errors.hpp"
 #include "joblib/parallel/cpu_count.hpp"
 
 JOBLIB_BEGIN_NAMESPACE
@@ -18,13 +18,6 @@ JOBLIB_BEGIN_NAMESPACE
 enum class backend {
   threads,     ///< the process-wide work-stealing pool (default)
   sequential,  ///< one after the other in the calling thread (debugging, profiling)
-};
-
-/// What a parallel call returns (joblib's return_as).
-enum class return_as {
-  list,                 ///< every result, in input order, once all tasks finished
-  generator,            ///< results in input order as soon as they are ready (lazy range)
-  generator_unordered,  ///< results in completion order (lazy range)
 };
 
 /// Progress of a parallel call, given to parallel_options::on_progress from the calling
@@ -39,7 +32,9 @@ struct progress_info {
 inline constexpr std::size_t auto_batch = 0;
 
 /// Options of joblib::parallel. Fields keep joblib's names; unset optional fields take the
-/// scoped defaults of parallel_config, then the library defaults.
+/// scoped defaults of parallel_config, then the library defaults. (joblib's return_as is not
+/// an option: parallel(...)(tasks) returns a std::vector, parallel(...).generator(tasks) and
+/// .generator_unordered(tasks) a joblib::generator.)
 ///
 ///   joblib::parallel({.n_jobs = 4, .verbose = 10})(tasks);
 struct parallel_options {
@@ -47,13 +42,12 @@ struct parallel_options {
   /// threads plus the caller), 1 runs sequentially in the caller. 0 is an error.
   std::optional<int> n_jobs{};
   std::optional<joblib::backend> backend{};
-  joblib::return_as return_as = joblib::return_as::list;
   /// Tasks per batch; auto_batch (0) adapts to measured batch durations.
   std::optional<std::size_t> batch_size{};
   /// Batches dispatched ahead of consumption for generators; default 2 * n_jobs.
   std::optional<std::size_t> pre_dispatch{};
-  /// joblib's verbosity: 0 silent; > 0 progress lines on stderr, more often for higher values
-  /// (every batch from 11 on; stdout from 50 on, like joblib).
+  /// joblib's verbosity: 0 silent; > 0 joblib's progress lines through joblib::log (stderr by
+  /// default), more often for higher values (every batch from 11 on).
   std::optional<int> verbose{};
   /// Draw a progress bar on stderr when stderr is a terminal.
   std::optional<bool> progress{};
@@ -116,12 +110,12 @@ class parallel_config {
 };
 
 /// The number of workers `n_jobs` means on this machine: -1 is cpu_count(), -2 one fewer, and
-/// so on (at least 1); a positive n is n. Throws std::invalid_argument for 0.
+/// so on (at least 1); a positive n is n. Throws joblib::invalid_argument for 0.
 ///
 ///   joblib::effective_n_jobs(-1) == joblib::cpu_count()
 inline unsigned effective_n_jobs(int n_jobs = -1) {
   if (n_jobs == 0) {
-    throw std::invalid_argument("joblib: n_jobs == 0 has no meaning (use 1 for sequential)");
+    throw invalid_argument("joblib: n_jobs == 0 has no meaning (use 1 for sequential)");
   }
   if (n_jobs > 0) return static_cast<unsigned>(n_jobs);
   const long n = static_cast<long>(cpu_count()) + 1 + n_jobs;

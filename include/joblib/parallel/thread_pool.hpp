@@ -27,94 +27,15 @@
 #include "joblib/config.hpp"
 #include "joblib/parallel/cpu_count.hpp"
 #include "joblib/parallel/detail/event_count.hpp"
+#include "joblib/parallel/detail/first_exception.hpp"
+#include "joblib/parallel/detail/spin.hpp"
+#include "joblib/parallel/detail/task.hpp"
 #include "joblib/parallel/detail/work_stealing_deque.hpp"
 
 JOBLIB_BEGIN_NAMESPACE
+class thread_pool;
+
 namespace detail {
-
-/// A unit of work in the pool. run() executes it exactly once and then deletes it.
-struct task_base {
-  virtual void run_and_delete() noexcept = 0;
-
- protected:
-  ~task_base() = default;
-};
-
-template <class F>
-struct task_impl final : task_base {
-  explicit task_impl(F&& f) : fn(std::move(f)) {}
-  void run_and_delete() noexcept override {
-    std::unique_ptr<task_impl> self(this);
-    fn();  // F is noexcept by construction (wrappers catch and record exceptions)
-  }
-  F fn;
-};
-
-template <class F>
-task_base* make_task(F&& f) {
-  return new task_impl<std::decay_t<F>>(std::forward<F>(f));
-}
-
-/// First exception of a group of tasks; later ones are dropped, as in joblib.
-class first_exception {
- public:
-  void capture(std::exception_ptr e) noexcept {
-    std::lock_guard lock(mutex_);
-    if (!error_) error_ = std::move(e);
-    has_error_.store(true, std::memory_order_release);
-  }
-  bool has_error() const noexcept { return has_error_.load(std::memory_order_acquire); }
-  void rethrow_and_reset() {
-    std::exception_ptr e;
-    {
-      std::lock_guard lock(mutex_);
-      e = std::exchange(error_, nullptr);
-      has_error_.store(false, std::memory_order_relaxed);
-    }
-    if (e) std::rethrow_exception(e);
-  }
-
- private:
-  std::mutex mutex_;
-  std::exception_ptr error_;
-  std::atomic<bool> has_error_{false};
-};
-
-/// One round of waiting for work that may arrive within microseconds: a few CPU pause
-/// instructions first (no system call: sched_yield in a tight loop spends its time in the
-/// scheduler), then yielding the core for later rounds.
-inline void spin_pause(int round) noexcept {
-  if (round < 16) {
-#if defined(__x86_64__) || defined(__i386__)
-    for (int i = 0; i < 16; ++i) __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    for (int i = 0; i < 16; ++i) asm volatile("yield");
-#else
-    std::this_thread::yield();
-#endif
-  } else {
-    std::this_thread::yield();
-  }
-}
-
-/// A lock for critical sections of a few dozen instructions (the injection queue): waiting
-/// spins, then yields, instead of sleeping in the kernel. With std::mutex a producer that met
-/// a worker inside the section slept and woke through futex calls, which cost more than the
-/// section itself.
-class spin_mutex {
- public:
-  void lock() noexcept {
-    for (int round = 0; !try_lock(); ++round) spin_pause(round);
-  }
-  bool try_lock() noexcept {
-    return !locked_.load(std::memory_order_relaxed) &&
-           !locked_.exchange(true, std::memory_order_acquire);
-  }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
-
- private:
-  std::atomic<bool> locked_{false};
-};
 
 /// Which pool (if any) the calling thread works for, and its slot there.
 struct current_worker {
@@ -122,6 +43,20 @@ struct current_worker {
   unsigned index = 0;
 };
 inline thread_local current_worker current_worker_of_this_thread{};
+
+/// The pool's scheduling primitives, for the library's own schedulers (joblib::parallel,
+/// task_group) and tests: they are not part of thread_pool's public interface.
+struct pool_access {
+  /// Queues `task` (the calling worker's deque, or the injection queue from outside).
+  static void spawn(thread_pool& pool, task_base* task);
+  /// Takes `task` back if it is still the newest this thread queued; it will then never run.
+  static bool take_back(thread_pool& pool, task_base* task);
+  /// Returns once done() holds, running queued tasks meanwhile; see thread_pool::wait_until.
+  template <class Done>
+  static void wait_until(thread_pool& pool, Done&& done);
+  /// Wakes every thread sleeping in wait_until() to re-check its condition.
+  static void notify_waiters(thread_pool& pool) noexcept;
+};
 
 }  // namespace detail
 
@@ -132,6 +67,9 @@ inline thread_local current_worker current_worker_of_this_thread{};
 ///   for (int i = 0; i < 100; ++i) pool.run([i] { work(i); });
 ///   pool.wait();                                              // helps, rethrows first error
 ///   pool.parallel_for(0, 1000, [](int i) { work(i); });
+///
+/// The scheduling primitives that joblib::parallel and task_group build on (queueing a task,
+/// taking it back, waiting while helping) are private: detail::pool_access reaches them.
 ///
 /// Thread safety: every member may be called from any thread, including from tasks running
 /// in the pool. The destructor waits for queued tasks to finish; it must not run inside one.
@@ -205,17 +143,20 @@ class thread_pool {
   }
 
   /// Calls f(i) for every i in [first, last) on the pool and the calling thread, in chunks that
-  /// shrink toward the end (guided scheduling). Rethrows the first exception; remaining chunks
-  /// are skipped after one.
+  /// shrink toward the end (guided scheduling). `f` may also take a second argument, the
+  /// worker slot in [0, max_workers): no two threads use one slot at once, so it can index
+  /// per-worker scratch state. At most `max_workers` threads take part (0: the pool's threads
+  /// and the caller). Rethrows the first exception; remaining chunks are skipped after one.
   template <class Index, class F>
-  void parallel_for(Index first, Index last, F&& f) {
+  void parallel_for(Index first, Index last, F&& f, unsigned max_workers = 0) {
     if (!(first < last)) return;
     const std::uint64_t count = static_cast<std::uint64_t>(last - first);
+    const std::uint64_t allowed = max_workers != 0 ? std::min(max_workers, size_ + 1) : size_ + 1;
+    const std::uint64_t runners = std::min<std::uint64_t>(allowed, count);
     std::atomic<std::uint64_t> cursor{0};
-    const std::uint64_t runners = std::min<std::uint64_t>(size_ + 1, count);
     std::atomic<std::uint64_t> active{runners};
     detail::first_exception error;
-    auto runner = [&]() noexcept {
+    auto runner = [&](unsigned worker) noexcept {
       thread_pool* pool = this;  // read before active drops: the closure lives on our stack
       try {
         for (;;) {
@@ -223,24 +164,36 @@ class thread_pool {
           const std::uint64_t seen = cursor.load(std::memory_order_relaxed);
           if (seen >= count) break;
           const std::uint64_t chunk = std::max<std::uint64_t>(1, (count - seen) / (4 * runners));
+          // relaxed: fetch_add hands each index out once; the results reach the caller
+          // through `active`'s acq_rel decrement and its acquire load in wait_until.
           const std::uint64_t begin = cursor.fetch_add(chunk, std::memory_order_relaxed);
           if (begin >= count) break;
           const std::uint64_t end = std::min(count, begin + chunk);
-          for (std::uint64_t i = begin; i < end; ++i) f(static_cast<Index>(first + i));
+          for (std::uint64_t i = begin; i < end; ++i) {
+            const Index index = static_cast<Index>(first + static_cast<Index>(i));
+            if constexpr (std::is_invocable_v<F&, Index, unsigned>) {
+              f(index, worker);
+            } else {
+              f(index);
+            }
+          }
         }
       } catch (...) {
         error.capture(std::current_exception());
       }
       if (active.fetch_sub(1, std::memory_order_acq_rel) == 1) pool->notify_waiters();
     };
-    for (std::uint64_t r = 1; r < runners; ++r)
-      spawn(detail::make_task([&runner]() noexcept { runner(); }));
-    runner();
+    for (std::uint64_t r = 1; r < runners; ++r) {
+      const auto worker = static_cast<unsigned>(r);
+      spawn(detail::make_task([&runner, worker]() noexcept { runner(worker); }));
+    }
+    runner(0);
     wait_until([&] { return active.load(std::memory_order_acquire) == 0; });
     error.rethrow_and_reset();
   }
 
-  // --- building blocks for joblib::parallel and task_group ---------------------------------
+ private:
+  friend struct detail::pool_access;
 
   /// Queues a task: on the calling worker's own deque, or on the injection queue from outside.
   void spawn(detail::task_base* task) {
@@ -328,7 +281,6 @@ class thread_pool {
   /// Wakes every thread sleeping in wait_until() (and idle workers) to re-check.
   void notify_waiters() noexcept { sleep_.notify_all(); }
 
- private:
   struct alignas(64) slot {
     detail::work_stealing_deque<detail::task_base> deque;
   };
@@ -445,54 +397,16 @@ class thread_pool {
   detail::first_exception errors_;
 };
 
-/// A set of tasks to wait for together, on a thread_pool (the global one by default), like
-/// tbb::task_group. wait() helps run tasks, so groups nest freely inside tasks.
-///
-///   joblib::task_group group;
-///   group.run([&] { left = fib(n - 1); });
-///   right = fib(n - 2);
-///   group.wait();
-///
-/// Thread safety: run() may be called from any thread, including from the group's own tasks;
-/// wait() by one thread at a time. The destructor waits (and drops a pending exception).
-class task_group {
- public:
-  explicit task_group(thread_pool& pool = thread_pool::global()) : pool_(pool) {}
-  task_group(const task_group&) = delete;
-  task_group& operator=(const task_group&) = delete;
-  ~task_group() {
-    pool_.wait_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
-  }
-
-  /// Queues f() in the pool as part of this group.
-  template <class F>
-  void run(F&& f) {
-    pending_.fetch_add(1, std::memory_order_relaxed);
-    pool_.spawn(detail::make_task([this, fn = std::forward<F>(f)]() mutable noexcept {
-      if (!error_.has_error()) {
-        try {
-          fn();
-        } catch (...) {
-          error_.capture(std::current_exception());
-        }
-      }
-      // Copy the pool first: once pending_ reaches 0 the group may be destroyed.
-      thread_pool& pool = pool_;
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pool.notify_waiters();
-    }));
-  }
-
-  /// Waits for every task of the group, running tasks meanwhile; rethrows the first exception
-  /// one of them threw (tasks not yet started when it was thrown are skipped).
-  void wait() {
-    pool_.wait_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
-    error_.rethrow_and_reset();
-  }
-
- private:
-  thread_pool& pool_;
-  std::atomic<std::size_t> pending_{0};
-  detail::first_exception error_;
-};
+namespace detail {
+inline void pool_access::spawn(thread_pool& pool, task_base* task) { pool.spawn(task); }
+inline bool pool_access::take_back(thread_pool& pool, task_base* task) {
+  return pool.take_back(task);
+}
+template <class Done>
+void pool_access::wait_until(thread_pool& pool, Done&& done) {
+  pool.wait_until(std::forward<Done>(done));
+}
+inline void pool_access::notify_waiters(thread_pool& pool) noexcept { pool.notify_waiters(); }
+}  // namespace detail
 
 JOBLIB_END_NAMESPACE

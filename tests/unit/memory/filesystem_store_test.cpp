@@ -10,18 +10,13 @@
 #include <string>
 
 #include "catch.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using joblib::cache_limits;
 using joblib::filesystem_store;
 
 namespace {
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("joblib_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  return dir;
-}
 
 void write_file(const fs::path& path, std::size_t bytes) {
   fs::create_directories(path.parent_path());
@@ -44,7 +39,7 @@ std::string key(int i) {
 }  // namespace
 
 TEST_CASE("a store marks its root as a cache and never-commit") {
-  const auto root = fresh_dir("store_root");
+  const test::temp_dir root("store_root");
   filesystem_store store(root);
   CHECK(store.root() == root);
   std::ifstream tag(root / "CACHEDIR.TAG");
@@ -58,7 +53,7 @@ TEST_CASE("a store marks its root as a cache and never-commit") {
 }
 
 TEST_CASE("entries fan out by key under a safe folder per function") {
-  const auto root = fresh_dir("store_layout");
+  const test::temp_dir root("store_layout");
   filesystem_store store(root);
   const auto path = store.entry_path("expensive", "abcdef0123456789abcdef0123456789");
   CHECK(path == root / "expensive" / "ab" / "abcdef0123456789abcdef0123456789.jlc");
@@ -79,7 +74,7 @@ TEST_CASE("entries fan out by key under a safe folder per function") {
 }
 
 TEST_CASE("scan, clear one function, clear all") {
-  const auto root = fresh_dir("store_clear");
+  const test::temp_dir root("store_clear");
   filesystem_store store(root);
   for (int i = 0; i < 5; ++i) write_file(store.entry_path("f", key(i)), 10);
   for (int i = 0; i < 3; ++i) write_file(store.entry_path("g", key(i)), 20);
@@ -96,7 +91,7 @@ TEST_CASE("scan, clear one function, clear all") {
 }
 
 TEST_CASE("eviction keeps the most recently used entries within every limit") {
-  const auto root = fresh_dir("store_evict");
+  const test::temp_dir root("store_evict");
   filesystem_store store(root);
   // Entry i was last used (10 - i) minutes ago: entry 9 is the most recent.
   for (int i = 0; i < 10; ++i) {
@@ -147,7 +142,7 @@ TEST_CASE("eviction keeps the most recently used entries within every limit") {
 }
 
 TEST_CASE("sweeping removes temporaries of dead writers and old ones only") {
-  const auto root = fresh_dir("store_sweep");
+  const test::temp_dir root("store_sweep");
   filesystem_store store(root);
   const auto entry = store.entry_path("f", key(1));
   auto temporary = [&](const std::string& pid, const std::string& random) {
@@ -172,7 +167,7 @@ TEST_CASE("sweeping removes temporaries of dead writers and old ones only") {
 }
 
 TEST_CASE("touch_if_older rewrites the time of use only when it is older than the precision") {
-  const auto root = fresh_dir("store_touch_precision");
+  const test::temp_dir root("store_touch_precision");
   filesystem_store store(root);
   const auto path = store.entry_path("f", key(1));
   write_file(path, 10);

@@ -15,16 +15,11 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("joblib_memory_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  return dir;
-}
 
 // Collects what the library logs for the duration of a test.
 class log_capture {
@@ -60,7 +55,7 @@ struct multiplier {
 }  // namespace
 
 TEST_CASE("a function called twice with equal arguments runs once") {
-  const auto dir = fresh_dir("twice");
+  const test::temp_dir dir("twice");
   joblib::memory mem{dir};
   counter c;
   auto add = mem.cache("add", [&](int a, int b) {
@@ -121,7 +116,7 @@ TEST_CASE("a memory without location always recomputes") {
 }
 
 TEST_CASE("location, strings, containers and void results") {
-  const auto dir = fresh_dir("types");
+  const test::temp_dir dir("types");
   joblib::memory mem{dir};
   CHECK(mem.location() == dir);
   counter c;
@@ -146,7 +141,7 @@ TEST_CASE("location, strings, containers and void results") {
 }
 
 TEST_CASE("ignored arguments are left out of the key") {
-  const auto dir = fresh_dir("ignore");
+  const test::temp_dir dir("ignore");
   joblib::memory mem{dir};
   counter c;
   auto f = mem.cache("f",
@@ -164,7 +159,7 @@ TEST_CASE("ignored arguments are left out of the key") {
 }
 
 TEST_CASE("check_call_in_cache, clear of one call and of the function") {
-  const auto dir = fresh_dir("check");
+  const test::temp_dir dir("check");
   joblib::memory mem{dir};
   auto f = mem.cache("f", [](int x) { return x * 2; });
   CHECK_FALSE(f.check_call_in_cache(1));
@@ -184,7 +179,7 @@ TEST_CASE("check_call_in_cache, clear of one call and of the function") {
 }
 
 TEST_CASE("call_and_shelve, get, clear, get throws") {
-  const auto dir = fresh_dir("shelve");
+  const test::temp_dir dir("shelve");
   joblib::memory mem{dir};
   counter c;
   auto f = mem.cache("f", [&](int x) {
@@ -204,7 +199,7 @@ TEST_CASE("call_and_shelve, get, clear, get throws") {
 }
 
 TEST_CASE("call recomputes and returns the metadata") {
-  const auto dir = fresh_dir("call");
+  const test::temp_dir dir("call");
   joblib::memory mem{dir};
   counter c;
   auto f = mem.cache("slow", [&](int x, std::string s) {
@@ -229,7 +224,7 @@ TEST_CASE("call recomputes and returns the metadata") {
 }
 
 TEST_CASE("a changed version, argument type or return type recomputes") {
-  const auto dir = fresh_dir("version");
+  const test::temp_dir dir("version");
   joblib::memory mem{dir};
   counter c;
   auto v1 = mem.cache("f",
@@ -268,7 +263,7 @@ TEST_CASE("a changed version, argument type or return type recomputes") {
 }
 
 TEST_CASE("a damaged or deleted entry gives one warning and a recompute") {
-  const auto dir = fresh_dir("damaged");
+  const test::temp_dir dir("damaged");
   joblib::memory mem{dir};
   counter c;
   auto f = mem.cache("f", [&](int x) {
@@ -313,8 +308,31 @@ TEST_CASE("a damaged or deleted entry gives one warning and a recompute") {
   fs::remove_all(dir);
 }
 
+TEST_CASE("mmap_mode::r results are read-only arrays; a writable one is refused") {
+  const test::temp_dir dir("memory_mmap");
+  joblib::memory mem{dir.path(), {.mmap = joblib::mmap_mode::r}};
+  auto make = [](std::size_t n) {
+    joblib::ndarray<double> a({n});
+    for (std::size_t i = 0; i < n; ++i) a(i) = static_cast<double>(i);
+    return joblib::ndarray<const double>(std::move(a));
+  };
+  auto cached = mem.cache("ramp", make);
+  const auto first = cached(std::size_t{100000});
+  const auto second = cached(std::size_t{100000});
+  CHECK(first(99999) == 99999.0);
+  CHECK(second(99999) == 99999.0);
+  CHECK_FALSE(second.owns_data());  // a view of the entry file
+  CHECK(mem.stats().hits == 1);
+
+  auto writable = mem.cache(
+      "writable", [](int n) { return joblib::ndarray<double>({static_cast<std::size_t>(n)}); });
+  writable(3);                                             // computed and stored
+  CHECK_THROWS_AS(writable(3), joblib::invalid_argument);  // not a damaged entry: misuse
+  CHECK(mem.stats().corrupt_entries == 0);
+}
+
 TEST_CASE("expires_after expires entries") {
-  const auto dir = fresh_dir("expire");
+  const test::temp_dir dir("expire");
   joblib::memory mem{dir};
   counter c;
   auto f = mem.cache("f",
@@ -335,7 +353,7 @@ TEST_CASE("expires_after expires entries") {
 }
 
 TEST_CASE("reduce_size keeps the most recently used entries") {
-  const auto dir = fresh_dir("reduce");
+  const test::temp_dir dir("reduce");
   joblib::memory mem{dir};
   auto f = mem.cache("f", [](int x) { return std::vector<double>(1000, x); });
   for (int i = 0; i < 6; ++i) f(i);
@@ -373,7 +391,7 @@ TEST_CASE("reduce_size keeps the most recently used entries") {
 }
 
 TEST_CASE("limits are enforced automatically after stores") {
-  const auto dir = fresh_dir("auto_limits");
+  const test::temp_dir dir("auto_limits");
   joblib::memory mem{dir, {.items_limit = 10}};
   auto f = mem.cache("f", [](int x) { return x; });
   for (int i = 0; i < 100; ++i) f(i);
@@ -383,7 +401,7 @@ TEST_CASE("limits are enforced automatically after stores") {
 }
 
 TEST_CASE("verbose messages follow joblib's, through the log hook") {
-  const auto dir = fresh_dir("verbose");
+  const test::temp_dir dir("verbose");
   joblib::memory mem{dir, {.verbose = 2}};
   auto f = mem.cache("expensive", [](int a, int b) { return a * b; });
   log_capture log;
@@ -397,7 +415,7 @@ TEST_CASE("verbose messages follow joblib's, through the log hook") {
 }
 
 TEST_CASE("threads calling the same function with the same arguments compute once") {
-  const auto dir = fresh_dir("single_flight");
+  const test::temp_dir dir("single_flight");
   joblib::memory mem{dir};
   counter c;
   auto f = mem.cache("slow", [&](int x) {
@@ -419,7 +437,7 @@ TEST_CASE("threads calling the same function with the same arguments compute onc
 }
 
 TEST_CASE("memorized functions inside joblib::parallel tasks, and eval") {
-  const auto dir = fresh_dir("parallel");
+  const test::temp_dir dir("parallel");
   joblib::memory mem{dir};
   counter c;
   auto f = mem.cache("square", [&](int x) {
@@ -432,7 +450,7 @@ TEST_CASE("memorized functions inside joblib::parallel tasks, and eval") {
   };
   auto first = run();
   auto second = run();
-  CHECK(first.vector() == second.vector());
+  CHECK(first == second);
   CHECK(first[7] == 49);
   CHECK(c.calls == 50);
   CHECK(mem.eval(

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <iterator>
 #include <memory>
 #include <numeric>
 #include <ranges>
@@ -11,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "catch.hpp"
@@ -18,7 +21,6 @@
 
 using joblib::delayed;
 using joblib::parallel;
-using joblib::return_as;
 
 namespace {
 int square(int i) { return i * i; }
@@ -32,7 +34,7 @@ std::vector<int> expected_squares(int n) {
 }
 }  // namespace
 
-TEST_CASE("results equal a plain loop for every n_jobs and return_as") {
+TEST_CASE("results equal a plain loop for every n_jobs, as a list and through generators") {
   const int n_jobs = GENERATE(1, 2, -1, -2, 64);
   const int n = GENERATE(1, 7, 1000);
   const auto expected = expected_squares(n);
@@ -42,20 +44,48 @@ TEST_CASE("results equal a plain loop for every n_jobs and return_as") {
   }
   SECTION("generator keeps input order") {
     std::vector<int> got;
-    for (int x : parallel({.n_jobs = n_jobs, .return_as = return_as::generator})(square_calls(n))) {
+    for (int x : parallel({.n_jobs = n_jobs}).generator(square_calls(n))) {
       got.push_back(x);
     }
     CHECK(got == expected);
   }
   SECTION("generator_unordered yields each result once") {
     std::vector<int> got;
-    for (int x : parallel({.n_jobs = n_jobs, .return_as = return_as::generator_unordered})(
-             square_calls(n))) {
+    for (int x : parallel({.n_jobs = n_jobs}).generator_unordered(square_calls(n))) {
       got.push_back(x);
     }
     std::sort(got.begin(), got.end());
     CHECK(got == expected);
   }
+}
+
+TEST_CASE("a list result is a std::vector; a generator is a move-only input range") {
+  auto calls = square_calls(10);
+  using list = decltype(parallel({.n_jobs = 2})(calls));
+  STATIC_REQUIRE(std::is_same_v<list, std::vector<int>>);
+  using gen = decltype(parallel({.n_jobs = 2}).generator(calls));
+  STATIC_REQUIRE(std::is_same_v<gen, joblib::generator<int>>);
+  STATIC_REQUIRE(std::is_same_v<decltype(parallel().generator_unordered(calls)), gen>);
+  STATIC_REQUIRE(std::ranges::input_range<gen>);
+  STATIC_REQUIRE_FALSE(std::ranges::forward_range<gen>);
+  STATIC_REQUIRE(std::is_move_constructible_v<gen>);
+  STATIC_REQUIRE_FALSE(std::is_copy_constructible_v<gen>);
+  STATIC_REQUIRE(std::is_void_v<decltype(parallel()(std::views::iota(0, 3) |
+                                                    std::views::transform(delayed([](int) {}))))>);
+
+  auto r = parallel({.n_jobs = 2})(calls);
+  CHECK(r.back() == 81);
+  std::ranges::sort(r, std::greater<>());
+  CHECK(r.front() == 81);
+  const auto& constant = r;
+  CHECK(std::accumulate(constant.begin(), constant.end(), 0) == 285);
+
+  // Generators can be moved, and used with range algorithms.
+  auto g = parallel({.n_jobs = 2}).generator(square_calls(5));
+  auto moved = std::move(g);
+  std::vector<int> got;
+  std::ranges::copy(moved, std::back_inserter(got));
+  CHECK(got == expected_squares(5));
 }
 
 TEST_CASE("a vector of delayed calls and a backend choice") {
@@ -67,7 +97,6 @@ TEST_CASE("a vector of delayed calls and a backend choice") {
   CHECK(sequential == expected_squares(50));
   CHECK(threads.size() == 50);
   CHECK(threads[7] == 49);
-  CHECK_FALSE(threads.is_generator());
 }
 
 TEST_CASE("delayed copies its arguments and can be called again") {
@@ -81,10 +110,17 @@ TEST_CASE("delayed copies its arguments and can be called again") {
 
 TEST_CASE("input of unknown length, in every mode") {
   const int n_jobs = GENERATE(1, 2, -1);
-  const auto mode = GENERATE(return_as::list, return_as::generator, return_as::generator_unordered);
+  const int mode = GENERATE(0, 1, 2);  // list, generator, generator_unordered
   test::counting_calls calls(500, [](int i) { return 3 * i; });
-  std::vector<int> got = parallel({.n_jobs = n_jobs, .return_as = mode})(calls);
-  if (mode == return_as::generator_unordered) std::sort(got.begin(), got.end());
+  std::vector<int> got;
+  if (mode == 0) {
+    got = parallel({.n_jobs = n_jobs})(calls);
+  } else if (mode == 1) {
+    for (int x : parallel({.n_jobs = n_jobs}).generator(calls)) got.push_back(x);
+  } else {
+    for (int x : parallel({.n_jobs = n_jobs}).generator_unordered(calls)) got.push_back(x);
+    std::sort(got.begin(), got.end());
+  }
   REQUIRE(got.size() == 500);
   for (int i = 0; i < 500; ++i) CHECK(got[static_cast<std::size_t>(i)] == 3 * i);
 }
@@ -92,7 +128,7 @@ TEST_CASE("input of unknown length, in every mode") {
 TEST_CASE("empty input") {
   CHECK(parallel({.n_jobs = 2})(square_calls(0)).empty());
   int seen = 0;
-  for (int x : parallel({.n_jobs = 2, .return_as = return_as::generator})(square_calls(0))) {
+  for (int x : parallel({.n_jobs = 2}).generator(square_calls(0))) {
     seen += x + 1;
   }
   CHECK(seen == 0);
@@ -115,8 +151,8 @@ TEST_CASE("move-only results") {
   REQUIRE(list.size() == 100);
   for (int i = 0; i < 100; ++i) CHECK(*list[static_cast<std::size_t>(i)] == i);
   int sum = 0;
-  for (auto& p : parallel({.n_jobs = 2, .return_as = return_as::generator})(
-           std::views::iota(0, 100) | std::views::transform(delayed(make)))) {
+  for (auto& p : parallel({.n_jobs = 2})
+                     .generator(std::views::iota(0, 100) | std::views::transform(delayed(make)))) {
     sum += *p;
   }
   CHECK(sum == 4950);
@@ -156,8 +192,8 @@ TEST_CASE("a generator rethrows a task's exception while iterating") {
     if (i == 50) throw std::invalid_argument("fifty");
     return i;
   };
-  auto gen = parallel({.n_jobs = 2, .return_as = return_as::generator})(
-      std::views::iota(0, 100) | std::views::transform(delayed(task)));
+  auto gen = parallel({.n_jobs = 2})
+                 .generator(std::views::iota(0, 100) | std::views::transform(delayed(task)));
   std::vector<int> seen;
   REQUIRE_THROWS_AS(
       [&] {
@@ -196,9 +232,8 @@ TEST_CASE("dropping a generator early cancels the rest") {
     return i;
   };
   {
-    auto gen = parallel(
-        {.n_jobs = 2, .return_as = return_as::generator, .batch_size = 1, .pre_dispatch = 4})(
-        std::views::iota(0, 10000) | std::views::transform(delayed(task)));
+    auto gen = parallel({.n_jobs = 2, .batch_size = 1, .pre_dispatch = 4})
+                   .generator(std::views::iota(0, 10000) | std::views::transform(delayed(task)));
     int taken = 0;
     for (int x : gen) {
       CHECK(x == taken);
@@ -290,7 +325,8 @@ TEST_CASE("n_jobs limits the concurrency of a call") {
 }
 
 TEST_CASE("n_jobs == 0 is an error, effective_n_jobs and cpu_count") {
-  REQUIRE_THROWS_AS(parallel({.n_jobs = 0})(square_calls(3)), std::invalid_argument);
+  REQUIRE_THROWS_AS(parallel({.n_jobs = 0})(square_calls(3)), joblib::invalid_argument);
+  REQUIRE_THROWS_AS(joblib::effective_n_jobs(0), joblib::invalid_argument);
   const unsigned cpus = joblib::cpu_count();
   CHECK(cpus >= 1);
   CHECK(joblib::effective_n_jobs(-1) == cpus);

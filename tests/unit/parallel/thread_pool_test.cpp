@@ -1,5 +1,7 @@
 #include "joblib/parallel/thread_pool.hpp"
 
+#include "joblib/parallel/task_group.hpp"
+
 #include <time.h>
 
 #include <atomic>
@@ -52,6 +54,28 @@ TEST_CASE("parallel_for visits every index once, and rethrows") {
                                         if (i == 50) throw std::domain_error("fifty");
                                       }),
                     std::domain_error);
+}
+
+TEST_CASE("parallel_for gives each thread its own worker slot, below max_workers") {
+  joblib::thread_pool pool(3);
+  for (unsigned max_workers : {0u, 1u, 2u, 8u}) {
+    const unsigned slots =
+        max_workers == 0 ? pool.size() + 1 : std::min(max_workers, pool.size() + 1);
+    std::vector<std::atomic<int>> hits(2000);
+    std::vector<std::atomic<int>> inside(slots);
+    std::atomic<bool> bad{false};  // Catch2 v2 assertions are not thread-safe
+    pool.parallel_for(
+        std::size_t{0}, std::size_t{2000},
+        [&](std::size_t i, unsigned worker) {
+          if (worker >= slots || inside[worker].fetch_add(1) != 0) bad = true;
+          hits[i]++;
+          std::this_thread::yield();
+          if (worker < slots) inside[worker].fetch_sub(1);
+        },
+        max_workers);
+    REQUIRE_FALSE(bad.load());
+    for (auto& h : hits) REQUIRE(h.load() == 1);
+  }
 }
 
 TEST_CASE("task groups nest inside tasks without deadlock") {
@@ -139,6 +163,7 @@ TEST_CASE("work_stealing_deque::take_if removes only the bottom item") {
 }
 
 TEST_CASE("take_back withdraws only the newest task this thread queued") {
+  using access = joblib::detail::pool_access;
   joblib::thread_pool pool(1);
   std::atomic<bool> started{false}, release{false};
   pool.run([&] {
@@ -149,26 +174,26 @@ TEST_CASE("take_back withdraws only the newest task this thread queued") {
 
   // From outside the pool: the back of the injection queue.
   probe_task a, b;
-  pool.spawn(&a);
-  pool.spawn(&b);
-  CHECK_FALSE(pool.take_back(&a));
-  CHECK(pool.take_back(&b));
-  CHECK_FALSE(pool.take_back(&b));
+  access::spawn(pool, &a);
+  access::spawn(pool, &b);
+  CHECK_FALSE(access::take_back(pool, &a));
+  CHECK(access::take_back(pool, &b));
+  CHECK_FALSE(access::take_back(pool, &b));
 
   // From a worker: the bottom of its own deque.
   probe_task c, d, e;
   std::atomic<int> inside{0};
   pool.run([&] {
-    pool.spawn(&c);
-    inside += pool.take_back(&c) ? 1 : 100;
-    pool.spawn(&d);
-    pool.spawn(&e);
-    inside += pool.take_back(&d) ? 100 : 1;
-    inside += pool.take_back(&e) ? 1 : 100;
+    access::spawn(pool, &c);
+    inside += access::take_back(pool, &c) ? 1 : 100;
+    access::spawn(pool, &d);
+    access::spawn(pool, &e);
+    inside += access::take_back(pool, &d) ? 100 : 1;
+    inside += access::take_back(pool, &e) ? 1 : 100;
   });
   release = true;
   pool.wait();
-  pool.wait_until([&] { return a.ran.load() && d.ran.load(); });
+  access::wait_until(pool, [&] { return a.ran.load() && d.ran.load(); });
   CHECK(inside.load() == 3);
   CHECK(a.ran.load());
   CHECK(d.ran.load());

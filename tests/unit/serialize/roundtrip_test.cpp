@@ -213,20 +213,26 @@ TEST_CASE("an ndarray read from a source views the blob in place") {
   joblib::detail::write_value(a, out, &store);
   REQUIRE(store.blobs.size() == 1);
   CHECK(store.blobs[0].shape == std::vector<std::uint64_t>{2, 3});
-  store.writable = false;
   joblib::ndarray<float> back;
   joblib::detail::read_value(back, std::span<const std::byte>(out), &store);
   CHECK(back == a);
   CHECK_FALSE(back.owns_data());
-  CHECK_FALSE(back.writable());
   CHECK(static_cast<const void*>(std::as_const(back).data()) == store.blobs[0].bytes.get());
-  CHECK_THROWS_AS(back.data(), joblib::error);
-  CHECK_THROWS_AS(back(0, 0) = 1.f, joblib::error);
-  // A copy owns its data and is writable.
+  // A copy owns its data.
   joblib::ndarray<float> copy = back;
   CHECK(copy.owns_data());
   copy(0, 0) = 1.f;
   CHECK(copy(0, 0) == 1.f);
+  CHECK(back(0, 0) == 0.f);
+  // A read-only source fills only the read-only form, in place.
+  store.read_only = true;
+  joblib::ndarray<float> refused;
+  CHECK_THROWS_AS(joblib::detail::read_value(refused, std::span<const std::byte>(out), &store),
+                  joblib::invalid_argument);
+  joblib::ndarray<const float> viewed;
+  joblib::detail::read_value(viewed, std::span<const std::byte>(out), &store);
+  CHECK(viewed == a);
+  CHECK(static_cast<const void*>(viewed.data()) == store.blobs[0].bytes.get());
   // Wrong dtype from the source: format_error.
   joblib::ndarray<double> wrong;
   CHECK_THROWS_AS(joblib::detail::read_value(wrong, std::span<const std::byte>(out), &store),

@@ -52,7 +52,7 @@ class memory_store final : public joblib::detail::array_sink, public joblib::det
     l.shape = b.shape;
     l.bytes = std::span<std::byte>(b.bytes.get(), b.size);
     l.keep_alive = b.bytes;
-    l.writable = writable;
+    l.read_only = read_only;
     ++gets;
     return l;
   }
@@ -64,7 +64,7 @@ class memory_store final : public joblib::detail::array_sink, public joblib::det
     std::size_t size = 0;
   };
   std::vector<blob> blobs;
-  bool writable = true;
+  bool read_only = false;
   int gets = 0;
 };
 

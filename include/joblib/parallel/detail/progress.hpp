@@ -1,5 +1,6 @@
 // joblib-cpp internals: progress reporting of a parallel call, from the calling thread:
-// joblib's verbose lines, a progress bar on a terminal, and the on_progress callback.
+// joblib's verbose lines (through joblib::log, like memory's), a progress bar on a terminal,
+// and the on_progress callback.
 #pragma once
 
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "joblib/config.hpp"
+#include "joblib/log.hpp"
 #include "joblib/parallel/options.hpp"
 
 JOBLIB_BEGIN_NAMESPACE
@@ -157,8 +159,7 @@ class progress_reporter {
   }
 
   void print(const std::string& message) const {
-    std::FILE* out = verbose_ < 50 ? stderr : stdout;
-    std::fprintf(out, "[Parallel(n_jobs=%u)]: %s\n", n_jobs_, message.c_str());
+    log(log_level::info, "[Parallel(n_jobs=" + std::to_string(n_jobs_) + ")]: " + message);
   }
 
   int verbose_;

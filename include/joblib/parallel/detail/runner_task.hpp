@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "joblib/config.hpp"
-#include "joblib/parallel/thread_pool.hpp"
+#include "joblib/parallel/detail/task.hpp"
 
 JOBLIB_BEGIN_NAMESPACE
 namespace detail {

@@ -1,0 +1,337 @@
+// joblib-cpp: a cached function (joblib's MemorizedFunc) and the handles its calls return.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+#include "joblib/config.hpp"
+#include "joblib/detail/os/file_lock.hpp"
+#include "joblib/errors.hpp"
+#include "joblib/hash.hpp"
+#include "joblib/log.hpp"
+#include "joblib/memory/detail/call_params.hpp"
+#include "joblib/memory/detail/metadata.hpp"
+#include "joblib/memory/detail/state.hpp"
+#include "joblib/memory/filesystem_store.hpp"
+#include "joblib/memory/options.hpp"
+#include "joblib/memory/store.hpp"
+#include "joblib/persist.hpp"
+#include "joblib/serialize.hpp"
+
+JOBLIB_BEGIN_NAMESPACE
+
+template <cache_store Store = filesystem_store>
+class basic_memory;
+
+/// A result kept in the cache by call_and_shelve(): a handle to load it later.
+template <class R, cache_store Store = filesystem_store>
+class memorized_result {
+ public:
+  /// Loads the result. Throws joblib::error when the entry was cleared or evicted meanwhile
+  /// (and the loading errors of joblib::load when it is damaged).
+  detail::stored_t<R> get() const {
+    std::error_code ec;
+    if (!std::filesystem::exists(path_, ec)) {
+      throw error("joblib: cache entry " + args_id_ + " of " + function_ + " is not in the cache");
+    }
+    return load<detail::stored_t<R>>(path_, {.mmap = mmap_});
+  }
+  /// Removes the entry from the cache.
+  void clear() const { state_->store.remove(path_); }
+  /// The entry's key, 32 hex digits (joblib's args_id).
+  const std::string& args_id() const noexcept { return args_id_; }
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  template <class F, cache_store S>
+  friend class memorized_function;
+  memorized_result(std::shared_ptr<detail::memory_state<Store>> state, std::string function,
+                   std::string args_id, std::filesystem::path path, mmap_mode mmap)
+      : state_(std::move(state)),
+        function_(std::move(function)),
+        args_id_(std::move(args_id)),
+        path_(std::move(path)),
+        mmap_(mmap) {}
+  std::shared_ptr<detail::memory_state<Store>> state_;
+  std::string function_;
+  std::string args_id_;
+  std::filesystem::path path_;
+  mmap_mode mmap_;
+};
+
+/// A result computed by memorized_function::call(), with the metadata stored beside it.
+template <class R>
+struct call_result {
+  detail::stored_t<R> value;
+  entry_metadata metadata;
+};
+
+/// A function whose calls are cached (joblib's MemorizedFunc), made by basic_memory::cache().
+/// Copies are cheap and share the cache; every member may be called from many threads at once.
+template <class F, cache_store Store = filesystem_store>
+class memorized_function {
+ public:
+  /// Calls the function, or loads the stored result of an earlier call with equal arguments.
+  /// Throws what the function throws (nothing is stored then); a damaged entry is never an
+  /// error (it is recomputed), but I/O errors while storing a new result are.
+  template <class... Args>
+  decltype(auto) operator()(const Args&... args) const {
+    using R = std::invoke_result_t<const F&, const Args&...>;
+    if (!state_) return std::invoke(*fn_, args...);
+    return detail::with_params<F>(
+        [this](const auto&... p) -> decltype(auto) {
+          if constexpr (std::is_void_v<R>) {
+            cached_call<R>(p...);
+          } else {
+            return cached_call<R>(p...);
+          }
+        },
+        args...);
+  }
+
+  /// Computes (or loads) the result and returns a handle to it instead of the value.
+  template <class... Args>
+  auto call_and_shelve(const Args&... args) const {
+    return detail::with_params<F>([this](const auto&... p) { return shelve(p...); }, args...);
+  }
+
+  /// True when a valid result for these arguments is stored.
+  template <class... Args>
+  bool check_call_in_cache(const Args&... args) const {
+    return detail::with_params<F>([this](const auto&... p) { return in_cache(p...); }, args...);
+  }
+
+  /// Computes the result even when it is stored, stores it, and returns it with its metadata.
+  template <class... Args>
+  auto call(const Args&... args) const {
+    return detail::with_params<F>([this](const auto&... p) { return force(p...); }, args...);
+  }
+
+  /// Removes every stored result of this function.
+  void clear() const {
+    if (state_) state_->store.clear(name_);
+  }
+
+  /// Removes the stored result of one call; true when there was one.
+  template <class Arg, class... Args>
+  bool clear(const Arg& arg, const Args&... args) const {
+    return state_ && state_->store.remove(state_->store.entry_path(name_, key(arg, args...).hex()));
+  }
+
+  /// The key of a call, as stored (joblib's args_id).
+  template <class... Args>
+  digest key(const Args&... args) const {
+    return detail::with_params<F>([this](const auto&... p) { return raw_key(p...); }, args...);
+  }
+
+  /// The name given to cache().
+  const std::string& name() const noexcept { return name_; }
+
+ private:
+  template <class... Args>
+  auto shelve(const Args&... args) const {
+    using R = std::invoke_result_t<const F&, const Args&...>;
+    require_cache("call_and_shelve");
+    const digest k = raw_key(args...);
+    const std::string id = k.hex();
+    const auto path = state_->store.entry_path(name_, id);
+    if (!try_load<R>(k, path, args...)) compute_and_store<R>(id, path, args...);
+    return memorized_result<R, Store>(state_, name_, id, path, mmap());
+  }
+
+  template <class... Args>
+  bool in_cache(const Args&... args) const {
+    if (!state_) return false;
+    const auto path = state_->store.entry_path(name_, raw_key(args...).hex());
+    if (!options_.validate) {
+      std::error_code ec;
+      return std::filesystem::exists(path, ec);
+    }
+    try {
+      auto entry = container_file::open_if_exists(path);
+      return entry && options_.validate(detail::read_metadata(*entry));
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+  template <class... Args>
+  auto force(const Args&... args) const {
+    using R = std::invoke_result_t<const F&, const Args&...>;
+    require_cache("call");
+    const std::string id = raw_key(args...).hex();
+    return compute_and_store<R>(id, state_->store.entry_path(name_, id), args...);
+  }
+
+  template <class... Args>
+  digest raw_key(const Args&... args) const {
+    using R = std::invoke_result_t<const F&, const Args&...>;
+    hasher h;
+    h.update(std::string_view("joblib-cpp cache key v1"));
+    h.update(std::string_view(name_));
+    h.update(std::string_view(options_.version));
+    h.update(type_signature<detail::stored_t<R>>());
+    std::size_t position = 0;
+    (
+        [&] {
+          if (std::find(options_.ignore.begin(), options_.ignore.end(), position) ==
+              options_.ignore.end()) {
+            h.update(position);
+            h.update(args);
+          }
+          ++position;
+        }(),
+        ...);
+    return h.finish();
+  }
+
+  template <cache_store S>
+  friend class basic_memory;
+
+  memorized_function(std::shared_ptr<detail::memory_state<Store>> state, std::string name, F fn,
+                     cache_options options)
+      : state_(std::move(state)),
+        name_(std::move(name)),
+        fn_(std::make_shared<const F>(std::move(fn))),
+        options_(std::move(options)) {}
+
+  int verbose() const { return options_.verbose.value_or(state_->options.verbose); }
+  mmap_mode mmap() const { return options_.mmap.value_or(state_->options.mmap); }
+
+  void require_cache(const char* what) const {
+    if (!state_) throw error(std::string("joblib: ") + what + " needs a memory with a location");
+  }
+
+  template <class R, class... Args>
+  detail::stored_t<R> cached_call(const Args&... args) const {
+    const digest k = raw_key(args...);
+    const std::string id = k.hex();
+    const auto path = state_->store.entry_path(name_, id);
+    if (auto hit = try_load<R>(k, path, args...)) return std::move(*hit);
+
+    // Miss: one thread of this process computes; the others then load what it stored.
+    std::optional<detail::stored_t<R>> mine;
+    state_->flights.run(k, [&] {
+      if (auto hit = try_load<R>(k, path, args...)) {
+        mine = std::move(*hit);
+        return true;
+      }
+      state_->store.prepare(name_, id);
+      // Across processes: wait for a process computing this entry; a dead one frees the lock.
+      auto lock = detail::file_lock::acquire(state_->store.lock_path(name_), k.low,
+                                             state_->options.lock_timeout);
+      if (lock) {
+        if (auto hit = try_load<R>(k, path, args...)) {
+          mine = std::move(*hit);
+          return true;
+        }
+      }
+      mine = std::move(compute_and_store<R>(id, path, args...).value);
+      return true;
+    });
+    if (mine) return std::move(*mine);
+    if (auto hit = try_load<R>(k, path, args...)) return std::move(*hit);
+    return std::move(compute_and_store<R>(id, path, args...).value);  // the leader's store failed
+  }
+
+  template <class R, class... Args>
+  call_result<R> compute_and_store(const std::string& id, const std::filesystem::path& path,
+                                   const Args&... args) const {
+    state_->misses.fetch_add(1, std::memory_order_relaxed);
+    const int level = verbose();
+    if (level >= 1) {
+      joblib::log(log_level::info, std::string(80, '_') + "\n[Memory] Calling " + name_ + "...\n" +
+                                       detail::format_call(name_, args...));
+    }
+    const auto started = std::chrono::steady_clock::now();
+    call_result<R> result{compute<R>(args...), {}};
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+
+    entry_metadata& m = result.metadata;
+    m.function = name_;
+    m.args_id = id;
+    m.input_args = detail::format_call(name_, args...);
+    m.duration = took;
+    m.created = std::chrono::system_clock::now();
+    const dump_options how{.compress = state_->options.compress,
+                           .attributes = detail::to_json(m),
+                           .durable = state_->options.durable};
+    try {
+      m.bytes = dump(result.value, path, how);
+    } catch (const std::filesystem::filesystem_error& e) {
+      if (e.code() != std::errc::no_such_file_or_directory) throw;
+      state_->store.prepare(name_, id);  // the entry's folder is new (or was cleared)
+      m.bytes = dump(result.value, path, how);
+    }
+    state_->stores.fetch_add(1, std::memory_order_relaxed);
+    state_->note_store(m.bytes);
+    if (level >= 1) {
+      const std::string msg = name_ + " - " + detail::format_time(took.count());
+      joblib::log(log_level::info, std::string(msg.size() < 80 ? 80 - msg.size() : 0, '_') + msg);
+    }
+    return result;
+  }
+
+  template <class R, class... Args>
+  detail::stored_t<R> compute(const Args&... args) const {
+    if constexpr (std::is_void_v<R>) {
+      std::invoke(*fn_, args...);
+      return {};
+    } else {
+      return std::invoke(*fn_, args...);
+    }
+  }
+
+  // The stored result, or nothing on a miss. A damaged, mistyped or rejected entry is a miss:
+  // counted, logged, removed.
+  template <class R, class... Args>
+  std::optional<detail::stored_t<R>> try_load(const digest& key, const std::filesystem::path& path,
+                                              const Args&... args) const {
+    using stored = detail::stored_t<R>;
+    try {  // no exists() first: a missing file is one failed open
+      auto entry = container_file::open_if_exists(path, {.mmap = mmap()});
+      if (!entry) return std::nullopt;  // not stored yet, or evicted
+      if (options_.validate && !options_.validate(detail::read_metadata(*entry))) {
+        state_->store.remove(path);
+        return std::nullopt;
+      }
+      stored value = entry->template load<stored>();
+      state_->hits.fetch_add(1, std::memory_order_relaxed);
+      state_->touch(key, path, entry->native_handle());
+      if (verbose() >= 2) {
+        joblib::log(log_level::info, "[Memory]: Loading " + detail::format_call(name_, args...));
+      }
+      return value;
+    } catch (const invalid_argument&) {
+      throw;  // the caller's misuse (a writable ndarray with mmap_mode::r), not a bad entry
+    } catch (const std::exception& e) {  // I/O, format, checksum, type mismatch, bad_alloc
+      discard(path, e.what());
+    }
+    return std::nullopt;
+  }
+
+  void discard(const std::filesystem::path& path, const std::string& why) const {
+    state_->corrupt.fetch_add(1, std::memory_order_relaxed);
+    joblib::log(log_level::warning, "[Memory] removing unusable cache entry " + path.string() +
+                                        " (" + why + "); recomputing");
+    state_->store.remove(path);
+  }
+
+  std::shared_ptr<detail::memory_state<Store>> state_;  // null: caching off
+  std::string name_;
+  std::shared_ptr<const F> fn_;
+  cache_options options_;
+};
+
+JOBLIB_END_NAMESPACE

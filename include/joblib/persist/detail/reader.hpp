@@ -1,0 +1,225 @@
+// joblib-cpp internals: the container reader, an array_source.
+//
+// It maps the file (or reads a small one), checks superblock, trailer and index checksum,
+// validates the index (validate.hpp) and, when verifying, that every byte outside the blobs is
+// zero padding, all before handing out anything. Arrays are then served by id: views of the
+// mapping in mmap modes, or buffers filled by parallel preads / decompression on the
+// library's pool, each blob checked against its checksums first.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "joblib/config.hpp"
+#include "joblib/detail/os/aligned_buffer.hpp"
+#include "joblib/detail/os/mapped_file.hpp"
+#include "joblib/errors.hpp"
+#include "joblib/log.hpp"
+#include "joblib/parallel/thread_pool.hpp"
+#include "joblib/persist/detail/checksum.hpp"
+#include "joblib/persist/detail/chunk_codec.hpp"
+#include "joblib/persist/detail/format.hpp"
+#include "joblib/persist/detail/index.hpp"
+#include "joblib/persist/detail/validate.hpp"
+#include "joblib/serialize/detail/array_node.hpp"
+
+JOBLIB_BEGIN_NAMESPACE
+namespace detail {
+
+/// How the reader opens a file (the public load_options, resolved).
+struct read_settings {
+  std::optional<map_access> mapping;  // nullopt: arrays are copied into memory
+  bool verify = true;                 // check checksums and padding
+  std::size_t threads = 0;            // 0: all hardware threads
+};
+
+/// Reads one container; see the header comment. get() may be called from one thread at a time.
+class container_reader final : public array_source {
+ public:
+  container_reader(const std::filesystem::path& path, read_settings settings)
+      : container_reader(mapped_file::open(path, access(settings), may_copy(settings)), path,
+                         settings) {}
+
+  /// Like the constructor, but nullptr when `path` does not exist (no exception thrown).
+  static std::unique_ptr<container_reader> open_if_exists(const std::filesystem::path& path,
+                                                          read_settings settings) {
+    auto file = mapped_file::open_if_exists(path, access(settings), may_copy(settings));
+    if (!file) return nullptr;
+    return std::unique_ptr<container_reader>(new container_reader(std::move(file), path, settings));
+  }
+
+  container_reader(std::shared_ptr<mapped_file> file, const std::filesystem::path& path,
+                   read_settings settings)
+      : path_(path), settings_(settings), file_(std::move(file)) {
+    const std::span<const std::byte> bytes = file_->bytes();
+    superblock_ = decode_superblock(bytes, path_);
+    const trailer t = decode_trailer(bytes, path_);
+    const auto index_bytes = bytes.subspan(t.index_offset, t.index_size);
+    if (checksum64(index_bytes) != t.index_checksum) {
+      throw checksum_error(path_, t.index_offset, "index checksum mismatch");
+    }
+    index_bytes_ = index_bytes;
+    index_offset_ = t.index_offset;
+    container_layout layout =
+        validate_index(parse_index_model(index_bytes, encoding(), path_, t.index_offset),
+                       superblock_, t, file_->size(), path_);
+    if (settings_.verify) check_padding(bytes, std::move(layout.regions), path_);
+    type_ = std::move(layout.type);
+    value_ = layout.value;
+    arrays_ = std::move(layout.arrays);
+    if (settings_.mapping == map_access::read_write && layout.has_raw_arrays &&
+        (superblock_.flags & flag_raw_modified) == 0) {
+      // Writes through this mapping would make the stripe checksums stale: say so in the file
+      // before handing out a writable view, so later verified loads do not report corruption.
+      superblock_.flags |= flag_raw_modified;
+      const auto sb = encode_superblock(superblock_);
+      std::memcpy(file_->bytes().data(), sb.data(), sb.size());
+    }
+  }
+
+  /// The validated index as a DOM, attributes included (parsed on first use).
+  const nlohmann::json& index() {
+    if (!index_dom_) index_dom_ = parse_index_dom(index_bytes_, encoding(), path_, index_offset_);
+    return *index_dom_;
+  }
+  /// The stored type signature.
+  const std::string& type_signature() const noexcept { return type_; }
+  /// The superblock as read.
+  const superblock& header() const noexcept { return superblock_; }
+  const std::filesystem::path& path() const noexcept { return path_; }
+  std::uint64_t file_size() const noexcept { return file_->size(); }
+  /// The open file's descriptor (valid while the reader lives).
+  int fd() const noexcept { return file_->fd(); }
+
+  /// The value stream, checksum-verified and decompressed.
+  std::span<const std::byte> value_stream() {
+    const std::span<const std::byte> stored =
+        std::span<const std::byte>(file_->bytes()).subspan(value_.offset, value_.stored_size);
+    if (settings_.verify && checksum64(stored) != value_.checksum) {
+      throw checksum_error(path_, value_.offset, "value stream checksum mismatch");
+    }
+    if (value_.codec == chunk_codec::raw) return stored;
+    value_buffer_.resize(value_.raw_size);
+    chunk_worker worker;
+    worker.decode(stored, value_.codec, 1, value_buffer_, path_, value_.offset);
+    return value_buffer_;
+  }
+
+  loaded_array get(std::uint64_t id) override {
+    if (id >= arrays_.size()) {
+      throw format_error(path_, value_.offset,
+                         "value stream names array " + std::to_string(id) + " but the index has " +
+                             std::to_string(arrays_.size()));
+    }
+    const array_entry& a = arrays_[id];
+    loaded_array out;
+    out.type = a.type;
+    out.shape = a.shape;
+    // mmap_mode::r makes every array read-only, mapped or not, so that what a type may hold
+    // does not depend on how the file happens to store it.
+    out.read_only = settings_.mapping == map_access::read_only;
+    if (a.nbytes == 0) {
+      out.keep_alive = file_;
+      return out;
+    }
+    if (!a.chunked && settings_.mapping) {
+      out.bytes = file_->bytes().subspan(a.offset, a.nbytes);
+      out.keep_alive = file_;
+      return out;
+    }
+    auto buffer = allocate_aligned(a.nbytes);
+    const std::span<std::byte> dst(buffer.get(), a.nbytes);
+    if (!a.chunked) {
+      load_raw(a, dst);
+    } else {
+      if (settings_.mapping) {
+        log(log_level::warning, path_.string() + ": array " + std::to_string(id) +
+                                    " is compressed and cannot be memory-mapped; it was "
+                                    "decompressed into memory instead");
+      }
+      load_chunked(a, dst);
+    }
+    out.bytes = dst;
+    out.keep_alive = std::move(buffer);
+    out.owned = true;
+    return out;
+  }
+
+  /// The validated array table (for inspect and tests).
+  const std::vector<array_entry>& arrays() const noexcept { return arrays_; }
+
+ private:
+  void load_raw(const array_entry& a, std::span<std::byte> dst) {
+    const bool check = settings_.verify && (superblock_.flags & flag_raw_modified) == 0;
+    const std::size_t stripe = a.stripe_size;
+    const std::size_t stripes = a.stripe_sums.size();
+    // Each task reads one stripe with pread (no mapping page faults) and checksums it while it
+    // is hot in cache; stripes spread over the threads.
+    thread_pool::global().parallel_for(
+        std::size_t{0}, stripes,
+        [&](std::size_t s) {
+          const std::size_t begin = s * stripe;
+          const auto part = dst.subspan(begin, std::min<std::size_t>(stripe, dst.size() - begin));
+          file_->pread_exact(a.offset + begin, part);
+          if (check && checksum64(part) != a.stripe_sums[s]) {
+            throw checksum_error(path_, a.offset + begin, "array stripe checksum mismatch");
+          }
+        },
+        static_cast<unsigned>(codec_threads(settings_.threads, stripes)));
+  }
+
+  void load_chunked(const array_entry& a, std::span<std::byte> dst) {
+    const std::size_t workers = codec_threads(settings_.threads, a.chunks.size());
+    std::vector<chunk_worker> state(workers);
+    const std::span<const std::byte> file = file_->bytes();
+    thread_pool::global().parallel_for(
+        std::size_t{0}, a.chunks.size(),
+        [&](std::size_t i, unsigned w) {
+          const chunk_entry& c = a.chunks[i];
+          const auto stored = file.subspan(c.offset, c.stored_size);
+          // Checksum before decompression: the decompressor only ever sees bytes we wrote.
+          if (settings_.verify && checksum64(stored) != c.checksum) {
+            throw checksum_error(path_, c.offset, "chunk checksum mismatch");
+          }
+          state[w].decode(stored, c.codec, a.shuffle, dst.subspan(i * a.chunk_size, c.raw_size),
+                          path_, c.offset);
+        },
+        static_cast<unsigned>(workers));
+  }
+
+  static map_access access(const read_settings& s) noexcept {
+    return s.mapping.value_or(map_access::read_only);
+  }
+  // Arrays are copied out anyway, so a small file may be read instead of mapped.
+  static bool may_copy(const read_settings& s) noexcept { return !s.mapping.has_value(); }
+
+  index_encoding encoding() const noexcept {
+    return superblock_.major >= 2 ? index_encoding::cbor : index_encoding::json;
+  }
+
+  std::filesystem::path path_;
+  read_settings settings_;
+  std::shared_ptr<mapped_file> file_;
+  superblock superblock_;
+  std::span<const std::byte> index_bytes_;  // inside file_
+  std::uint64_t index_offset_ = 0;
+  std::optional<nlohmann::json> index_dom_;
+  std::string type_;
+  chunk_entry value_;
+  std::vector<array_entry> arrays_;
+  std::vector<std::byte> value_buffer_;
+};
+
+}  // namespace detail
+JOBLIB_END_NAMESPACE
