@@ -142,11 +142,11 @@ class thread_pool {
     errors_.rethrow_and_reset();
   }
 
-  /// Calls f(i) for every i in [first, last) on the pool and the calling thread, in chunks that
+  /// Calls f(i) for every i in [first, last) on the pool and the calling thread, in batches that
   /// shrink toward the end (guided scheduling). `f` may also take a second argument, the
   /// worker slot in [0, max_workers): no two threads use one slot at once, so it can index
   /// per-worker scratch state. At most `max_workers` threads take part (0: the pool's threads
-  /// and the caller). Rethrows the first exception; remaining chunks are skipped after one.
+  /// and the caller). Rethrows the first exception; remaining batches are skipped after one.
   template <class Index, class F>
   void parallel_for(Index first, Index last, F&& f, unsigned max_workers = 0) {
     if (!(first < last)) return;
@@ -163,12 +163,12 @@ class thread_pool {
           if (error.has_error()) break;
           const std::uint64_t seen = cursor.load(std::memory_order_relaxed);
           if (seen >= count) break;
-          const std::uint64_t chunk = std::max<std::uint64_t>(1, (count - seen) / (4 * runners));
+          const std::uint64_t batch = std::max<std::uint64_t>(1, (count - seen) / (4 * runners));
           // relaxed: fetch_add hands each index out once; the results reach the caller
           // through `active`'s acq_rel decrement and its acquire load in wait_until.
-          const std::uint64_t begin = cursor.fetch_add(chunk, std::memory_order_relaxed);
+          const std::uint64_t begin = cursor.fetch_add(batch, std::memory_order_relaxed);
           if (begin >= count) break;
-          const std::uint64_t end = std::min(count, begin + chunk);
+          const std::uint64_t end = std::min(count, begin + batch);
           for (std::uint64_t i = begin; i < end; ++i) {
             const Index index = static_cast<Index>(first + static_cast<Index>(i));
             if constexpr (std::is_invocable_v<F&, Index, unsigned>) {

@@ -8,62 +8,51 @@
 #include <cstddef>
 #include <cstring>
 #include <span>
+#include <type_traits>
 
 #include "joblib/config.hpp"
 
 JOBLIB_BEGIN_NAMESPACE
 namespace detail {
 
-template <std::size_t ItemSize>
-inline void shuffle_fixed(const unsigned char* in, unsigned char* out, std::size_t n) {
-  // Blocking by 256 items keeps every output stream's write position in cache lines that the
-  // inner loop revisits, instead of striding ItemSize streams through all of memory at once.
+// Byte j of item i sits at i * size + j in the interleaved layout and at j * n + i in the
+// shuffled one (n items); Shuffle copies from the interleaved layout to the shuffled one,
+// otherwise back. Size (when not 0) is `size` at compile time, which lets GCC and Clang
+// vectorise the strided loops. Blocks of 256 items keep every plane's write position in cache
+// lines that the inner loop revisits, instead of striding all planes through memory at once
+// (that pays only for the vectorised kernels).
+template <bool Shuffle, std::size_t Size>
+void reorder_items(const unsigned char* in, unsigned char* out, std::size_t n,
+                   std::size_t size) noexcept {
+  if constexpr (Size != 0) size = Size;
   constexpr std::size_t block = 256;
   std::size_t i0 = 0;
-  for (; i0 + block <= n; i0 += block) {
-    for (std::size_t j = 0; j < ItemSize; ++j) {
-      unsigned char* dst = out + j * n + i0;
-      const unsigned char* src = in + i0 * ItemSize + j;
-      for (std::size_t i = 0; i < block; ++i) dst[i] = src[i * ItemSize];
+  for (; Size != 0 && i0 + block <= n; i0 += block) {
+    for (std::size_t j = 0; j < size; ++j) {
+      const unsigned char* src = Shuffle ? in + i0 * size + j : in + j * n + i0;
+      unsigned char* dst = Shuffle ? out + j * n + i0 : out + i0 * size + j;
+      for (std::size_t i = 0; i < block; ++i) {
+        if constexpr (Shuffle) {
+          dst[i] = src[i * size];
+        } else {
+          dst[i * size] = src[i];
+        }
+      }
     }
   }
-  for (std::size_t j = 0; j < ItemSize; ++j) {
-    for (std::size_t i = i0; i < n; ++i) out[j * n + i] = in[i * ItemSize + j];
-  }
-}
-
-template <std::size_t ItemSize>
-inline void unshuffle_fixed(const unsigned char* in, unsigned char* out, std::size_t n) {
-  constexpr std::size_t block = 256;
-  std::size_t i0 = 0;
-  for (; i0 + block <= n; i0 += block) {
-    for (std::size_t j = 0; j < ItemSize; ++j) {
-      const unsigned char* src = in + j * n + i0;
-      unsigned char* dst = out + i0 * ItemSize + j;
-      for (std::size_t i = 0; i < block; ++i) dst[i * ItemSize] = src[i];
+  for (std::size_t j = 0; j < size; ++j) {
+    for (std::size_t i = i0; i < n; ++i) {
+      if constexpr (Shuffle) {
+        out[j * n + i] = in[i * size + j];
+      } else {
+        out[i * size + j] = in[j * n + i];
+      }
     }
   }
-  for (std::size_t j = 0; j < ItemSize; ++j) {
-    for (std::size_t i = i0; i < n; ++i) out[i * ItemSize + j] = in[j * n + i];
-  }
 }
 
-inline void shuffle_generic(const unsigned char* in, unsigned char* out, std::size_t n,
-                            std::size_t item_size) {
-  for (std::size_t j = 0; j < item_size; ++j) {
-    for (std::size_t i = 0; i < n; ++i) out[j * n + i] = in[i * item_size + j];
-  }
-}
-
-inline void unshuffle_generic(const unsigned char* in, unsigned char* out, std::size_t n,
-                              std::size_t item_size) {
-  for (std::size_t j = 0; j < item_size; ++j) {
-    for (std::size_t i = 0; i < n; ++i) out[i * item_size + j] = in[j * n + i];
-  }
-}
-
-// Shared body of byte_shuffle / byte_unshuffle: fixed-size kernels for the common item sizes
-// (so the compiler vectorises them), the generic loop otherwise, trailing bytes copied.
+// Shared body of byte_shuffle / byte_unshuffle: fixed-size kernels for the common item sizes,
+// the generic loop otherwise, trailing bytes copied.
 template <bool Shuffle>
 void reorder_bytes(std::span<const std::byte> in, std::span<std::byte> out,
                    std::size_t item_size) noexcept {
@@ -74,32 +63,21 @@ void reorder_bytes(std::span<const std::byte> in, std::span<std::byte> out,
     return;
   }
   const std::size_t n = in.size() / item_size;
-  auto fixed = [&]<std::size_t Size>() {
-    if constexpr (Shuffle) {
-      shuffle_fixed<Size>(src, dst, n);
-    } else {
-      unshuffle_fixed<Size>(src, dst, n);
-    }
-  };
   switch (item_size) {
     case 2:
-      fixed.template operator()<2>();
+      reorder_items<Shuffle, 2>(src, dst, n, item_size);
       break;
     case 4:
-      fixed.template operator()<4>();
+      reorder_items<Shuffle, 4>(src, dst, n, item_size);
       break;
     case 8:
-      fixed.template operator()<8>();
+      reorder_items<Shuffle, 8>(src, dst, n, item_size);
       break;
     case 16:
-      fixed.template operator()<16>();
+      reorder_items<Shuffle, 16>(src, dst, n, item_size);
       break;
     default:
-      if constexpr (Shuffle) {
-        shuffle_generic(src, dst, n, item_size);
-      } else {
-        unshuffle_generic(src, dst, n, item_size);
-      }
+      reorder_items<Shuffle, 0>(src, dst, n, item_size);
       break;
   }
   const std::size_t tail = in.size() - n * item_size;
