@@ -7,5 +7,5 @@
 #   bash benchmarks/run_all.sh --only parallel,cli --runs 5
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --benchmarks release
+bash scripts/setup.sh --benchmarks --anchors release
 /usr/bin/python3 benchmarks/report.py --build build/release "$@"

@@ -3,7 +3,13 @@
 # needs (as root: apt-get update + install; otherwise it lists what to install and stops),
 # then configures and builds the given CMake presets (default: dev).
 #
-#   bash scripts/setup.sh [--benchmarks] [--fuzz] [preset...]
+#   bash scripts/setup.sh [--benchmarks] [--anchors] [--fuzz] [--no-build] [preset...]
+#
+#   --benchmarks  what the release preset's benchmark programs build against (Google
+#                 Benchmark, oneTBB)
+#   --anchors     what benchmarks/report.py measures them beside (Python joblib, numpy, the
+#                 zstd and xxhsum CLIs, gnuplot for the plots)
+#   --fuzz        clang and its runtime for the fuzz preset
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +18,8 @@ packages=(g++ cmake ninja-build pkg-config ccache git
 presets=()
 for arg in "$@"; do
   case $arg in
-    --benchmarks) packages+=(libbenchmark-dev libtbb-dev python3 python3-joblib python3-numpy zstd xxhash gnuplot-nox) ;;
+    --benchmarks) packages+=(libbenchmark-dev libtbb-dev) ;;
+    --anchors) packages+=(python3 python3-joblib python3-numpy zstd xxhash gnuplot-nox) ;;
     --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
     --no-build) presets=(none) ;;
     -*) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;

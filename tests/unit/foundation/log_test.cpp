@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "stderr_capture.hpp"
 
 TEST_CASE("set_log_handler routes messages and returns the previous handler") {
   std::vector<std::string> seen;
@@ -36,4 +37,13 @@ TEST_CASE("logging and replacing the handler from several threads is safe") {
   for (auto& th : threads) th.join();
   joblib::set_log_handler({});
   REQUIRE(count.load() == 800);
+}
+
+TEST_CASE("the default handler prints info lines as they are and prefixes the other levels") {
+  joblib::set_log_handler({});
+  test::stderr_capture capture;
+  joblib::log(joblib::log_level::info, "[Parallel(n_jobs=2)]: Done   1 out of   2");
+  joblib::log(joblib::log_level::warning, "disk full");
+  REQUIRE(capture.text() ==
+          "[Parallel(n_jobs=2)]: Done   1 out of   2\n[joblib] warning: disk full\n");
 }

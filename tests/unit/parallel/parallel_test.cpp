@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "log_capture.hpp"
+#include "stderr_capture.hpp"
 #include "test_support.hpp"
 
 using joblib::delayed;
@@ -363,7 +365,7 @@ TEST_CASE("parallel_config sets scoped, nested, thread-local defaults") {
 }
 
 TEST_CASE("verbose lines follow joblib's format") {
-  test::capture_stderr capture;
+  test::stderr_capture capture;
   // Tasks long enough that the calling thread reports while the call runs.
   parallel({.n_jobs = 2, .batch_size = 1, .verbose = 10})(
       std::views::iota(0, 100) | std::views::transform(delayed([](int i) {
@@ -384,8 +386,16 @@ TEST_CASE("verbose lines follow joblib's format") {
   CHECK(joblib::detail::short_format_time(90) == " 1.5min");
 }
 
+TEST_CASE("verbose lines go through joblib::log, like memory's") {
+  test::log_capture log;
+  parallel({.n_jobs = 2, .verbose = 5})(square_calls(50));
+  CHECK(log.contains("[Parallel(n_jobs=2)]: Using backend ThreadingBackend with 2 concurrent"));
+  CHECK(log.contains("[Parallel(n_jobs=2)]: Done  50 out of  50 | elapsed:"));
+  CHECK(log.count(joblib::log_level::info) == log.messages().size());
+}
+
 TEST_CASE("verbose 0 prints nothing and the progress bar stays off when stderr is no terminal") {
-  test::capture_stderr capture;
+  test::stderr_capture capture;
   parallel({.n_jobs = 2, .progress = true})(square_calls(100));
   CHECK(capture.text().empty());
 }
