@@ -8,6 +8,7 @@
 #include <joblib/memory.hpp>
 #include <map>
 #include <numeric>
+#include <utility>
 #include <string>
 
 namespace {
@@ -59,7 +60,7 @@ void hit_400MB_result_mmap(benchmark::State& state) {
   auto make = mem.cache("make", [](int n) {
     joblib::ndarray<double> a({static_cast<std::size_t>(n)});
     std::iota(a.flat().begin(), a.flat().end(), 0.0);
-    return a;
+    return joblib::ndarray<const double>(std::move(a));  // mmap_mode::r results are read-only
   });
   make(50'000'000);
   for (auto _ : state) benchmark::DoNotOptimize(make(50'000'000).size());

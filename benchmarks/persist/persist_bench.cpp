@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
 
       if (level == 0) {
         const double m = median_seconds(runs * 4, [&] {
-          auto view = joblib::load<joblib::ndarray<double>>(f, {.mmap = joblib::mmap_mode::r});
+          auto view =
+              joblib::load<joblib::ndarray<const double>>(f, {.mmap = joblib::mmap_mode::r});
           if (view.size() != v.size()) std::abort();
         });
         out["load_mmap_" + key + "_ms"] = m * 1e3;
