@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
 
   joblib::memory mem{dir / "cache"};
   // Stage 1, cached: load one file and standardise its columns.
-  auto preprocess = mem.cache("preprocess", [cols](const std::string& path) {
+  auto preprocess = mem.cache("preprocess", [](const std::string& path) {
     auto data = joblib::load<joblib::ndarray<double>>(path);
     const std::size_t n = data.shape()[0];
     for (std::size_t c = 0; c < cols; ++c) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (fuzz/*.cpp, clang-14) and runs each for a short time on its
+# Builds the libFuzzer targets (fuzz/*.cpp, clang-16) and runs each for a short time on its
 # seed corpus (fuzz/corpus/<name>/). Exits non-zero on any crash, leak or sanitizer report.
 #
 #   bash scripts/fuzz.sh [seconds-per-target]     # default 60, split over the targets

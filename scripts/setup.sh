@@ -9,18 +9,18 @@
 #                 Benchmark, oneTBB)
 #   --anchors     what benchmarks/report.py measures them beside (Python joblib, numpy, the
 #                 zstd and xxhsum CLIs, gnuplot for the plots)
-#   --fuzz        clang and its runtime for the fuzz preset
+#   --fuzz        clang's sanitizer and libFuzzer runtime for the fuzz preset
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ cmake ninja-build pkg-config ccache git
+packages=(g++ clang-16 libc++-16-dev libc++abi-16-dev cmake ninja-build pkg-config ccache git
           catch2 libzstd-dev libxxhash-dev nlohmann-json3-dev)
 presets=()
 for arg in "$@"; do
   case $arg in
     --benchmarks) packages+=(libbenchmark-dev libtbb-dev) ;;
     --anchors) packages+=(python3 python3-joblib python3-numpy zstd xxhash gnuplot-nox) ;;
-    --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+    --fuzz) packages+=(libclang-rt-16-dev) ;;
     --no-build) presets=(none) ;;
     -*) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
     *) presets+=("$arg") ;;

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The README's second command: sets up the project, then builds and runs the whole test suite
-# three times: dev (Debug, warnings as errors, consumer/package tests), asan
-# (AddressSanitizer + UBSan) and tsan (ThreadSanitizer). Exits non-zero when any test fails or
-# when a suite ran no test.
+# five times: dev (GCC, Debug, warnings as errors, consumer/package tests), clang (Clang 16 with
+# libstdc++), libcxx (Clang 16 with libc++), asan (AddressSanitizer + UBSan) and tsan
+# (ThreadSanitizer). Exits non-zero when any test fails or when a suite ran no test.
 #
-#   bash scripts/test.sh [preset...]      # default: dev asan tsan
+#   bash scripts/test.sh [preset...]      # default: dev clang libcxx asan tsan
 set -uo pipefail
 cd "$(dirname "$0")/.."
 presets=("$@")
-[[ ${#presets[@]} -gt 0 ]] || presets=(dev asan tsan)
+[[ ${#presets[@]} -gt 0 ]] || presets=(dev clang libcxx asan tsan)
 
 bash scripts/setup.sh --no-build || exit 1
 

@@ -102,9 +102,11 @@ class filesystem_store {
     struct stat info {};
     const int got = open_fd >= 0 ? ::fstat(open_fd, &info) : ::stat(entry.c_str(), &info);
     if (got == 0) {
-      const auto used =
-          std::chrono::system_clock::time_point(std::chrono::seconds(info.st_mtim.tv_sec) +
-                                                std::chrono::nanoseconds(info.st_mtim.tv_nsec));
+      // system_clock counts microseconds in libc++ (nanoseconds in libstdc++): cast.
+      const auto used = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              std::chrono::seconds(info.st_mtim.tv_sec) +
+              std::chrono::nanoseconds(info.st_mtim.tv_nsec)));
       if (std::chrono::system_clock::now() - used < precision) return;
     }
     touch(entry, open_fd);

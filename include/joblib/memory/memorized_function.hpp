@@ -92,9 +92,9 @@ class memorized_function {
     return detail::with_params<F>(
         [this](const auto&... p) -> decltype(auto) {
           if constexpr (std::is_void_v<R>) {
-            cached_call<R>(p...);
+            this->template cached_call<R>(p...);
           } else {
-            return cached_call<R>(p...);
+            return this->template cached_call<R>(p...);
           }
         },
         args...);
@@ -103,19 +103,20 @@ class memorized_function {
   /// Computes (or loads) the result and returns a handle to it instead of the value.
   template <class... Args>
   auto call_and_shelve(const Args&... args) const {
-    return detail::with_params<F>([this](const auto&... p) { return shelve(p...); }, args...);
+    return detail::with_params<F>([this](const auto&... p) { return this->shelve(p...); }, args...);
   }
 
   /// True when a valid result for these arguments is stored.
   template <class... Args>
   bool check_call_in_cache(const Args&... args) const {
-    return detail::with_params<F>([this](const auto&... p) { return in_cache(p...); }, args...);
+    return detail::with_params<F>([this](const auto&... p) { return this->in_cache(p...); },
+                                  args...);
   }
 
   /// Computes the result even when it is stored, stores it, and returns it with its metadata.
   template <class... Args>
   auto call(const Args&... args) const {
-    return detail::with_params<F>([this](const auto&... p) { return force(p...); }, args...);
+    return detail::with_params<F>([this](const auto&... p) { return this->force(p...); }, args...);
   }
 
   /// Removes every stored result of this function.
@@ -132,7 +133,8 @@ class memorized_function {
   /// The key of a call, as stored (joblib's args_id).
   template <class... Args>
   digest key(const Args&... args) const {
-    return detail::with_params<F>([this](const auto&... p) { return raw_key(p...); }, args...);
+    return detail::with_params<F>([this](const auto&... p) { return this->raw_key(p...); },
+                                  args...);
   }
 
   /// The name given to cache().

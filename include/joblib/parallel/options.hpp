@@ -5,12 +5,12 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
-#include <stop_token>
 #include <string>
 
 #include "joblib/config.hpp"
 #include "joblib/errors.hpp"
 #include "joblib/parallel/cpu_count.hpp"
+#include "joblib/parallel/stop_token.hpp"
 
 JOBLIB_BEGIN_NAMESPACE
 
@@ -58,7 +58,7 @@ struct parallel_options {
   std::optional<std::chrono::duration<double>> timeout{};
   /// Cancels the call: tasks not yet started are skipped and the call throws
   /// joblib::cancelled_error (a generator ends its iteration by throwing it).
-  std::stop_token stop{};
+  joblib::stop_token stop{};
 };
 
 namespace detail {

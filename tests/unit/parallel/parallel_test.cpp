@@ -214,7 +214,7 @@ TEST_CASE("an exception thrown by the input range itself propagates") {
 }
 
 TEST_CASE("stop_token cancels the tasks not yet started") {
-  std::stop_source stop;
+  joblib::stop_source stop;
   std::atomic<int> ran{0};
   auto task = [&](int i) {
     if (++ran == 10) stop.request_stop();

@@ -20,7 +20,6 @@
 #include <mutex>
 #include <optional>
 #include <ranges>
-#include <stop_token>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -35,6 +34,7 @@
 #include "joblib/parallel/detail/progress.hpp"
 #include "joblib/parallel/detail/runner_task.hpp"
 #include "joblib/parallel/options.hpp"
+#include "joblib/parallel/stop_token.hpp"
 #include "joblib/parallel/thread_pool.hpp"
 
 JOBLIB_BEGIN_NAMESPACE
@@ -421,7 +421,7 @@ class parallel_call final : runner_host {
   unsigned spawnable_;  // runners beside the caller: never more than the pool has threads
   dispenser<V> dispenser_;
   std::optional<std::chrono::duration<double>> timeout_;
-  std::stop_token stop_;
+  stop_token stop_;
   std::thread::id caller_;
   progress_reporter reporter_;
   bool report_wakeups_ = false;

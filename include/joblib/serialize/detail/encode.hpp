@@ -168,7 +168,9 @@ void encode_array(Out& out, std::span<const E> elems, std::span<const std::uint6
 
 template <class Out, class Range>
 void encode_elements(Out& out, const Range& r) {
-  for (const auto& e : r) encode(out, e);
+  // Typed: std::vector<bool> hands out proxies (libc++'s do not even convert implicitly to a
+  // const auto& of bool), which are no serializable type.
+  for (const element_t<Range>& e : r) encode(out, e);
 }
 
 /// Unordered containers: elements are encoded separately, sorted by their bytes and written in

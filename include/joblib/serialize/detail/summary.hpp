@@ -169,7 +169,8 @@ void summarize_into(summary_writer& w, const T& value) {
     w.put(value.ndim() == 1 ? ",))" : "))");
   } else if constexpr (k == kind::array_node || k == kind::sequence || k == kind::span ||
                        k == kind::fixed_array) {
-    summarize_range(w, value, "[", "]", [&](const auto& e) { summarize_into(w, e); });
+    // Typed element: std::vector<bool> hands out proxies.
+    summarize_range(w, value, "[", "]", [&](const element_t<U>& e) { summarize_into(w, e); });
   } else if constexpr (k == kind::ordered_set || k == kind::unordered_set) {
     summarize_range(w, value, "{", "}", [&](const auto& e) { summarize_into(w, e); });
   } else if constexpr (k == kind::ordered_map || k == kind::unordered_map) {
