@@ -45,7 +45,7 @@ using type0 = std::vector<record>;
 using type1 = std::map<std::string, std::vector<double>>;
 using type2 =
     std::tuple<bool, std::unordered_map<std::int32_t, std::string>, std::set<std::uint16_t>>;
-using type3 = joblib::ndarray<double>;
+using type3 = joblib::ndarray<const double>;  // what a read-only source (mmap_mode::r) fills
 using type4 = std::vector<std::unique_ptr<std::pair<std::string, nlohmann::json>>>;
 using type5 = std::tuple<std::array<std::int8_t, 4>, std::vector<std::vector<std::complex<float>>>,
                          std::shared_ptr<std::string>>;
@@ -66,7 +66,7 @@ class fixed_source final : public joblib::detail::array_source {
     } else {
       throw joblib::format_error(0, "unknown array id");
     }
-    l.writable = false;
+    l.read_only = true;  // as mmap_mode::r: only the read-only ndarray may hold it
     return l;
   }
 

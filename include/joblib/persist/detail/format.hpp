@@ -1,6 +1,6 @@
 // joblib-cpp internals: the fixed-size parts of the container format (docs/FORMAT.md,
 // "Container format"): the 64-byte superblock, the 32-byte trailer, little-endian field
-// access and overflow-checked arithmetic (the index itself: container_index.hpp).
+// access and overflow-checked arithmetic (the index itself: index.hpp and validate.hpp).
 //
 // Every number taken from a file goes through these helpers, which throw joblib::format_error
 // naming the file and offset; nothing here trusts the input.
