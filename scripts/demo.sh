@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --no-build
 if [[ ! -x build/demo/examples/demo ]]; then
-  echo "demo.sh: building the demo (optimised; about two minutes the first time on 2 cores)..."
+  echo "demo.sh: building the demo (optimised; about a minute the first time on 2 cores)..."
 fi
 cmake --preset demo >/dev/null
 cmake --build --preset demo
