@@ -49,11 +49,19 @@ class basic_memory {
   /// Caching off: cache() returns functions that always call through (joblib's Memory(None)).
   basic_memory() = default;
 
-  /// A cache at `location` (created when missing). Throws std::filesystem::filesystem_error
-  /// when it cannot be created.
-  explicit basic_memory(std::filesystem::path location, memory_options options = {})
-      : state_(std::make_shared<detail::memory_state<Store>>(std::move(location),
-                                                             std::move(options))) {}
+  /// A cache in `location` (created when missing; the entries go into `location/joblib/`).
+  /// When it cannot be created the memory says so through joblib::log and runs uncached
+  /// (calls pass through), or, with memory_options::strict, throws
+  /// std::filesystem::filesystem_error.
+  explicit basic_memory(std::filesystem::path location, memory_options options = {}) {
+    try {
+      state_ = std::make_shared<detail::memory_state<Store>>(location, options);
+    } catch (const std::filesystem::filesystem_error& e) {
+      if (options.strict) throw;
+      log(log_level::warning, std::string("[Memory] cannot use ") + location.string() +
+                                  " as a cache location (" + e.what() + "); caching is off");
+    }
+  }
 
   /// Wraps `fn` so that its results are cached under `name` (one folder per name).
   template <class F>
@@ -81,9 +89,10 @@ class basic_memory {
     return state_->enforce(limits.or_else(state_->options.limits()));
   }
 
-  /// The cache directory; empty when caching is off.
+  /// The location given at construction (the entries are in its `joblib/` folder); empty
+  /// when caching is off.
   std::filesystem::path location() const {
-    return state_ ? state_->store.root() : std::filesystem::path{};
+    return state_ ? state_->store.location() : std::filesystem::path{};
   }
 
   /// Counters since this memory (or the one it was copied from) was made, plus what is on disk.
@@ -95,6 +104,7 @@ class basic_memory {
     s.stores = state_->stores.load();
     s.evictions = state_->evictions.load();
     s.corrupt_entries = state_->corrupt.load();
+    s.store_failures = state_->store_failures.load();
     for (const auto& e : state_->store.scan()) {
       s.bytes_on_disk += e.bytes;
       ++s.entries_on_disk;

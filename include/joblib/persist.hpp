@@ -73,6 +73,9 @@ struct load_options {
   bool verify = true;
   /// Threads that decompress chunks and read raw arrays; 0: every CPU this process may use.
   std::size_t threads = 0;
+  /// Open `file` through a symbolic link at its last component. False refuses one
+  /// (joblib::format_error), as joblib::memory does for its entries.
+  bool follow_symlinks = true;
 };
 
 namespace detail {
@@ -112,6 +115,7 @@ inline read_settings to_read_settings(const load_options& o) {
   }
   s.verify = o.verify;
   s.threads = o.threads;
+  s.links = o.follow_symlinks ? symlinks::follow : symlinks::refuse;
   return s;
 }
 
@@ -148,6 +152,12 @@ class container_file {
   /// The attributes given to dump (dump_options::attributes); an empty object if none.
   nlohmann::json attributes() {
     return reader_->index().value("attributes", nlohmann::json::object());
+  }
+
+  /// One top-level attribute whose value is a string, without parsing the whole index (the
+  /// cheap way to check an attribute on a hot path); empty when there is no such string.
+  std::optional<std::string_view> text_attribute(std::string_view name) const noexcept {
+    return reader_->text_attribute(name);
   }
 
   /// The file's size in bytes.

@@ -1,7 +1,10 @@
 // joblib-cpp: a cached function (joblib's MemorizedFunc) and the handles its calls return.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <any>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -45,7 +48,7 @@ class memorized_result {
     if (!std::filesystem::exists(path_, ec)) {
       throw error("joblib: cache entry " + args_id_ + " of " + function_ + " is not in the cache");
     }
-    return load<detail::stored_t<R>>(path_, {.mmap = mmap_});
+    return load<detail::stored_t<R>>(path_, {.mmap = mmap_, .follow_symlinks = false});
   }
   /// Removes the entry from the cache.
   void clear() const { state_->store.remove(path_); }
@@ -157,11 +160,11 @@ class memorized_function {
     if (!state_) return false;
     const auto path = state_->store.entry_path(name_, raw_key(args...).hex());
     if (!options_.validate) {
-      std::error_code ec;
-      return std::filesystem::exists(path, ec);
+      struct ::stat info {};
+      return ::lstat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
     }
     try {
-      auto entry = container_file::open_if_exists(path);
+      auto entry = container_file::open_if_exists(path, entry_options());
       return entry && options_.validate(detail::read_metadata(*entry));
     } catch (const std::exception&) {
       return false;
@@ -173,7 +176,7 @@ class memorized_function {
     using R = std::invoke_result_t<const F&, const Args&...>;
     require_cache("call");
     const std::string id = raw_key(args...).hex();
-    return compute_and_store<R>(id, state_->store.entry_path(name_, id), args...);
+    return compute_and_store<R>(id, state_->store.entry_path(name_, id), args...).result;
   }
 
   template <class... Args>
@@ -217,39 +220,68 @@ class memorized_function {
 
   template <class R, class... Args>
   detail::stored_t<R> cached_call(const Args&... args) const {
+    using stored = detail::stored_t<R>;
     const digest k = raw_key(args...);
     const std::string id = k.hex();
     const auto path = state_->store.entry_path(name_, id);
     if (auto hit = try_load<R>(k, path, args...)) return std::move(*hit);
 
-    // Miss: one thread of this process computes; the others then load what it stored.
-    std::optional<detail::stored_t<R>> mine;
-    state_->flights.run(k, [&] {
-      if (auto hit = try_load<R>(k, path, args...)) {
-        mine = std::move(*hit);
-        return true;
-      }
-      state_->store.prepare(name_, id);
-      // Across processes: wait for a process computing this entry; a dead one frees the lock.
-      auto lock = detail::file_lock::acquire(state_->store.lock_path(name_), k.low,
-                                             state_->options.lock_timeout);
-      if (lock) {
-        if (auto hit = try_load<R>(k, path, args...)) {
-          mine = std::move(*hit);
-          return true;
-        }
-      }
-      mine = std::move(compute_and_store<R>(id, path, args...).value);
-      return true;
-    });
+    // Miss: one thread of this process computes; the others then load what it stored, or take
+    // a copy of its value when storing failed.
+    std::optional<stored> mine;
+    const std::shared_ptr<const std::any> carried =
+        state_->flights.run(k, [&]() -> std::shared_ptr<const std::any> {
+          if (auto hit = try_load<R>(k, path, args...)) {
+            mine = std::move(*hit);
+            return nullptr;
+          }
+          if (const auto lock = lock_entry(k, id)) {
+            if (auto hit = try_load<R>(k, path, args...)) {
+              mine = std::move(*hit);
+              return nullptr;
+            }
+          }
+          computed<R> done = compute_and_store<R>(id, path, args...);
+          mine = std::move(done.result.value);
+          if constexpr (std::is_copy_constructible_v<stored>) {
+            if (!done.stored) return std::make_shared<const std::any>(*mine);
+          }
+          return nullptr;
+        });
     if (mine) return std::move(*mine);
+    if (carried) {
+      if (const stored* value = std::any_cast<stored>(carried.get())) return *value;
+    }
     if (auto hit = try_load<R>(k, path, args...)) return std::move(*hit);
-    return std::move(compute_and_store<R>(id, path, args...).value);  // the leader's store failed
+    return std::move(compute_and_store<R>(id, path, args...).result.value);  // evicted meanwhile
   }
 
+  // Across processes: waits for a process computing this entry (a dead one frees its lock).
+  // Trouble with the lock file (its folder removed by a clear() elsewhere, something else
+  // planted under its name, a read-only cache) means computing without it: at worst twice,
+  // never wrong (unless strict).
+  std::optional<detail::file_lock> lock_entry(const digest& key, const std::string& id) const {
+    try {
+      state_->store.prepare(name_, id);
+      return detail::file_lock::acquire(state_->store.lock_path(name_), key.low,
+                                        state_->options.lock_timeout);
+    } catch (const std::filesystem::filesystem_error&) {
+      if (state_->options.strict) throw;
+    } catch (const format_error&) {
+      if (state_->options.strict) throw;
+    }
+    return std::nullopt;
+  }
+
+  template <class R>
+  struct computed {
+    call_result<R> result;
+    bool stored = false;
+  };
+
   template <class R, class... Args>
-  call_result<R> compute_and_store(const std::string& id, const std::filesystem::path& path,
-                                   const Args&... args) const {
+  computed<R> compute_and_store(const std::string& id, const std::filesystem::path& path,
+                                const Args&... args) const {
     state_->misses.fetch_add(1, std::memory_order_relaxed);
     const int level = verbose();
     if (level >= 1) {
@@ -257,32 +289,50 @@ class memorized_function {
                                        detail::format_call(name_, args...));
     }
     const auto started = std::chrono::steady_clock::now();
-    call_result<R> result{compute<R>(args...), {}};
+    computed<R> done{{compute<R>(args...), {}}};
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
 
-    entry_metadata& m = result.metadata;
+    entry_metadata& m = done.result.metadata;
     m.function = name_;
     m.args_id = id;
     m.input_args = detail::format_call(name_, args...);
     m.duration = took;
     m.created = std::chrono::system_clock::now();
-    const dump_options how{.compress = state_->options.compress,
-                           .attributes = detail::to_json(m),
-                           .durable = state_->options.durable};
-    try {
-      m.bytes = dump(result.value, path, how);
-    } catch (const std::filesystem::filesystem_error& e) {
-      if (e.code() != std::errc::no_such_file_or_directory) throw;
-      state_->store.prepare(name_, id);  // the entry's folder is new (or was cleared)
-      m.bytes = dump(result.value, path, how);
+    done.stored = store_entry(done.result.value, id, path,
+                              {.compress = state_->options.compress,
+                               .attributes = detail::to_json(m),
+                               .durable = state_->options.durable},
+                              m.bytes);
+    if (done.stored) {
+      state_->stores.fetch_add(1, std::memory_order_relaxed);
+      state_->note_store(m.bytes);
     }
-    state_->stores.fetch_add(1, std::memory_order_relaxed);
-    state_->note_store(m.bytes);
     if (level >= 1) {
       const std::string msg = name_ + " - " + detail::format_time(took.count());
       joblib::log(log_level::info, std::string(msg.size() < 80 ? 80 - msg.size() : 0, '_') + msg);
     }
-    return result;
+    return done;
+  }
+
+  // Writes one entry (its size into `bytes`); false when the cache cannot take it (disk
+  // full, read-only, the entry's name taken by a folder): counted and reported once, and the
+  // caller returns the value uncached, unless strict. A folder removed meanwhile (a clear() in
+  // another process) is recreated and the write retried.
+  template <class V>
+  bool store_entry(const V& value, const std::string& id, const std::filesystem::path& path,
+                   const dump_options& how, std::uint64_t& bytes) const {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        if (attempt > 0) state_->store.prepare(name_, id);
+        bytes = dump(value, path, how);
+        return true;
+      } catch (const std::filesystem::filesystem_error& e) {
+        if (e.code() == std::errc::no_such_file_or_directory && attempt < 3) continue;
+        if (state_->options.strict) throw;
+        state_->note_store_failure(name_, e);
+        return false;
+      }
+    }
   }
 
   template <class R, class... Args>
@@ -302,8 +352,13 @@ class memorized_function {
                                               const Args&... args) const {
     using stored = detail::stored_t<R>;
     try {  // no exists() first: a missing file is one failed open
-      auto entry = container_file::open_if_exists(path, {.mmap = mmap()});
+      auto entry = container_file::open_if_exists(path, entry_options());
       if (!entry) return std::nullopt;  // not stored yet, or evicted
+      // The key is checked, not only the checksums: an entry file copied over another's name
+      // is intact, but it is the result of another call.
+      if (entry->text_attribute("args_id") != std::string_view(key.hex())) {
+        throw format_error(path, 0, "the entry holds the result of another call (its args_id)");
+      }
       if (options_.validate && !options_.validate(detail::read_metadata(*entry))) {
         state_->store.remove(path);
         return std::nullopt;
@@ -322,6 +377,10 @@ class memorized_function {
     }
     return std::nullopt;
   }
+
+  // Entries are opened without following symbolic links: a link planted in a shared cache
+  // must not make a hit read (or refresh the time of) a file outside it.
+  load_options entry_options() const { return {.mmap = mmap(), .follow_symlinks = false}; }
 
   void discard(const std::filesystem::path& path, const std::string& why) const {
     state_->corrupt.fetch_add(1, std::memory_order_relaxed);

@@ -52,6 +52,9 @@ struct memory_options {
   /// How long a call waits for another process computing the same entry before computing it
   /// itself (at worst twice, never wrong).
   std::chrono::milliseconds lock_timeout = std::chrono::minutes(5);
+  /// Throw when the cache cannot be written (disk full, read-only or uncreatable location,
+  /// lock file trouble) instead of returning computed results uncached with a warning.
+  bool strict = false;
 
   /// The three limits as one cache_limits (what filesystem_store::evict takes).
   cache_limits limits() const { return {bytes_limit, items_limit, age_limit}; }
@@ -73,6 +76,7 @@ struct memory_stats {
   std::uint64_t stores = 0;
   std::uint64_t evictions = 0;
   std::uint64_t corrupt_entries = 0;  ///< entries that failed to load and were removed
+  std::uint64_t store_failures = 0;   ///< results computed but not stored (see strict)
   std::uint64_t bytes_on_disk = 0;    ///< entry files under the location, now
   std::uint64_t entries_on_disk = 0;
 };

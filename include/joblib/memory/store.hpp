@@ -37,7 +37,7 @@ struct cache_entry_info {
   std::filesystem::path path;
   std::string function;  ///< the function folder the entry belongs to
   std::uint64_t bytes = 0;
-  std::filesystem::file_time_type last_used;
+  std::chrono::system_clock::time_point last_used;  ///< its modification time (LRU order)
 };
 
 /// What eviction removed.
@@ -57,7 +57,8 @@ template <class Store>
 concept cache_store = std::constructible_from<Store, std::filesystem::path> &&
     requires(const Store& store, std::string_view name, const std::filesystem::path& entry,
              const cache_limits& limits) {
-  /// The location given at construction.
+  /// The location given at construction, and the folder in it that the store owns.
+  { store.location() } -> std::convertible_to<std::filesystem::path>;
   { store.root() } -> std::convertible_to<std::filesystem::path>;
   /// The file of entry `key_hex` (32 lowercase hex digits) of function `name`.
   { store.entry_path(name, name) } -> std::convertible_to<std::filesystem::path>;

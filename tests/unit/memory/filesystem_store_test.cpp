@@ -38,9 +38,11 @@ std::string key(int i) {
 }
 }  // namespace
 
-TEST_CASE("a store marks its root as a cache and never-commit") {
-  const test::temp_dir root("store_root");
-  filesystem_store store(root);
+TEST_CASE("a store keeps to its own folder of the location, marked as a cache, never committed") {
+  const test::temp_dir location("store_root");
+  filesystem_store store(location);
+  CHECK(store.location() == location.path());
+  const fs::path root = location / "joblib";
   CHECK(store.root() == root);
   std::ifstream tag(root / "CACHEDIR.TAG");
   std::string first_line;
@@ -49,12 +51,12 @@ TEST_CASE("a store marks its root as a cache and never-commit") {
   std::ifstream ignore(root / ".gitignore");
   std::string content((std::istreambuf_iterator<char>(ignore)), std::istreambuf_iterator<char>());
   CHECK(content.find("\n*\n") != std::string::npos);
-  fs::remove_all(root);
 }
 
 TEST_CASE("entries fan out by key under a safe folder per function") {
-  const test::temp_dir root("store_layout");
-  filesystem_store store(root);
+  const test::temp_dir location("store_layout");
+  filesystem_store store(location);
+  const fs::path root = location / "joblib";
   const auto path = store.entry_path("expensive", "abcdef0123456789abcdef0123456789");
   CHECK(path == root / "expensive" / "ab" / "abcdef0123456789abcdef0123456789.jlc");
   CHECK(store.lock_path("expensive") == store.function_dir("expensive") / ".lock");
@@ -70,12 +72,12 @@ TEST_CASE("entries fan out by key under a safe folder per function") {
   CHECK(a.filename().string().find(':') == std::string::npos);
   CHECK(store.function_dir("").parent_path() == root);
   CHECK(store.function_dir("").filename() != "");
-  fs::remove_all(root);
 }
 
 TEST_CASE("scan, clear one function, clear all") {
-  const test::temp_dir root("store_clear");
-  filesystem_store store(root);
+  const test::temp_dir location("store_clear");
+  filesystem_store store(location);
+  const fs::path root = store.root();
   for (int i = 0; i < 5; ++i) write_file(store.entry_path("f", key(i)), 10);
   for (int i = 0; i < 3; ++i) write_file(store.entry_path("g", key(i)), 20);
   write_file(store.lock_path("f"), 0);  // not an entry
@@ -87,7 +89,6 @@ TEST_CASE("scan, clear one function, clear all") {
   CHECK(store.clear_all() == 3);
   CHECK(store.scan().empty());
   CHECK(fs::exists(root / "CACHEDIR.TAG"));
-  fs::remove_all(root);
 }
 
 TEST_CASE("eviction keeps the most recently used entries within every limit") {

@@ -12,18 +12,23 @@
 
 #include "catch.hpp"
 #include "stress_worker.h"
+#include "temp_dir.hpp"
 
 extern char** environ;
 namespace fs = std::filesystem;
 
 namespace {
-pid_t start_worker(const fs::path& dir, int seed, int rounds) {
+pid_t start_worker(const fs::path& dir, int seed, int rounds, bool clearer = false) {
   const std::string program = JOBLIB_STRESS_WORKER;
   const std::string dir_arg = dir.string();
   const std::string seed_arg = std::to_string(seed);
   const std::string rounds_arg = std::to_string(rounds);
-  char* argv[] = {const_cast<char*>(program.c_str()), const_cast<char*>(dir_arg.c_str()),
-                  const_cast<char*>(seed_arg.c_str()), const_cast<char*>(rounds_arg.c_str()),
+  const std::string clear_arg = "clear";
+  char* argv[] = {const_cast<char*>(program.c_str()),
+                  const_cast<char*>(dir_arg.c_str()),
+                  const_cast<char*>(seed_arg.c_str()),
+                  const_cast<char*>(rounds_arg.c_str()),
+                  clearer ? const_cast<char*>(clear_arg.c_str()) : nullptr,
                   nullptr};
   pid_t pid = 0;
   REQUIRE(posix_spawn(&pid, program.c_str(), nullptr, nullptr, argv, environ) == 0);
@@ -78,4 +83,14 @@ TEST_CASE("8 processes x 4 threads share one cache dir, some killed mid-write") 
   for (int k = 0; k < stress::keys; ++k) CHECK(f(k) == stress::expected(k));
   CHECK(mem.stats().corrupt_entries == 0);
   fs::remove_all(dir);
+}
+
+TEST_CASE("3 processes x 4 threads keep working while another process clears the cache") {
+  const test::temp_dir dir("clear_race");
+  std::vector<pid_t> workers;
+  for (int w = 0; w < 3; ++w) workers.push_back(start_worker(dir, w, 300));
+  const pid_t clearer = start_worker(dir, 99, 400, /*clearer=*/true);
+  // No filesystem_error escapes a worker (it would terminate it) and no value is wrong.
+  for (pid_t pid : workers) CHECK(exit_status(pid) == 0);
+  CHECK(exit_status(clearer) == 0);
 }

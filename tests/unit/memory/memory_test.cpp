@@ -174,7 +174,7 @@ TEST_CASE("check_call_in_cache, clear of one call and of the function") {
   f(3);
   mem.clear();
   CHECK_FALSE(f.check_call_in_cache(3));
-  CHECK(fs::exists(dir / "CACHEDIR.TAG"));
+  CHECK(fs::exists(dir / "joblib" / "CACHEDIR.TAG"));
   fs::remove_all(dir);
 }
 
@@ -217,8 +217,9 @@ TEST_CASE("call recomputes and returns the metadata") {
   CHECK(result.metadata.duration >= std::chrono::milliseconds(15));
   CHECK(result.metadata.bytes > 0);
   CHECK(std::chrono::system_clock::now() - result.metadata.created < std::chrono::minutes(1));
-  const auto attributes = joblib::inspect(dir / "slow" / result.metadata.args_id.substr(0, 2) /
-                                          (result.metadata.args_id + ".jlc"))["attributes"];
+  const auto attributes =
+      joblib::inspect(dir / "joblib" / "slow" / result.metadata.args_id.substr(0, 2) /
+                      (result.metadata.args_id + ".jlc"))["attributes"];
   CHECK(attributes["input_args"] == "slow(1, 'a')");
   fs::remove_all(dir);
 }

@@ -32,6 +32,7 @@
 
 #include "joblib/config.hpp"
 #include "joblib/detail/os/errno.hpp"
+#include "joblib/detail/os/open_file.hpp"
 
 JOBLIB_BEGIN_NAMESPACE
 namespace detail {
@@ -58,11 +59,14 @@ class file_lock {
 
   /// Tries once, without blocking, to lock `key` in the lock file `path` (created when
   /// missing). Returns an empty optional when another holder has that key.
-  /// Throws std::filesystem::filesystem_error when the lock file cannot be opened or locked.
+  /// Throws std::filesystem::filesystem_error when the lock file cannot be opened or locked,
+  /// joblib::format_error when something other than a regular file (a symbolic link, a FIFO)
+  /// stands under its name.
   static std::optional<file_lock> try_acquire(const std::filesystem::path& path,
                                               std::uint64_t key) {
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) throw_errno("cannot create lock file", path);
+    // Never through a symbolic link (nothing is created outside the cache) and never blocking
+    // on a FIFO planted under the lock file's name.
+    const int fd = open_regular_file(path, O_RDWR | O_CREAT, symlinks::refuse).fd;
     if (lock_byte(fd, key)) return file_lock(path, fd);
     const int error = errno;
     ::close(fd);

@@ -22,6 +22,7 @@
 
 #include "joblib/config.hpp"
 #include "joblib/detail/os/errno.hpp"
+#include "joblib/detail/os/open_file.hpp"
 #include "joblib/errors.hpp"
 
 JOBLIB_BEGIN_NAMESPACE
@@ -38,14 +39,16 @@ enum class map_access {
 class mapped_file {
  public:
   /// Opens and maps `path`. Throws std::filesystem::filesystem_error when it cannot be opened
-  /// and joblib::format_error when it is not a regular file or is empty.
+  /// and joblib::format_error when it is not a regular file (a FIFO, a device: never waited
+  /// for, see open_file.hpp), is empty, or is a symbolic link and `links` refuses them.
   ///
   /// With `may_copy` (the caller needs no mapping: mmap_mode::none), a small read-only file is
   /// read into memory instead: for a few KiB, mmap + page fault + munmap cost several times
   /// more than one read (it was a third of a small cache hit).
   static std::shared_ptr<mapped_file> open(const std::filesystem::path& path, map_access access,
-                                           bool may_copy = false) {
-    auto file = open_if_exists(path, access, may_copy);
+                                           bool may_copy = false,
+                                           symlinks links = symlinks::follow) {
+    auto file = open_if_exists(path, access, may_copy, links);
     if (!file) {
       errno = ENOENT;
       throw_errno("cannot open", path);
@@ -56,14 +59,13 @@ class mapped_file {
   /// Like open(), but nullptr when `path` does not exist: a cache miss asks up to three
   /// times, and a thrown exception cost more than the rest of the question.
   static std::shared_ptr<mapped_file> open_if_exists(const std::filesystem::path& path,
-                                                     map_access access, bool may_copy = false) {
-    const int flags = (access == map_access::read_write ? O_RDWR : O_RDONLY) | O_CLOEXEC;
-    const int fd = ::open(path.c_str(), flags);
-    if (fd < 0) {
-      if (errno == ENOENT) return nullptr;
-      throw_errno("cannot open", path);
-    }
-    return std::shared_ptr<mapped_file>(new mapped_file(path, access, fd, may_copy));
+                                                     map_access access, bool may_copy = false,
+                                                     symlinks links = symlinks::follow) {
+    const opened_file f =
+        open_regular_file(path, access == map_access::read_write ? O_RDWR : O_RDONLY, links);
+    if (f.fd < 0) return nullptr;
+    return std::shared_ptr<mapped_file>(
+        new mapped_file(path, access, f.fd, static_cast<std::uint64_t>(f.info.st_size), may_copy));
   }
 
   /// Files up to this size are read rather than mapped when the caller allows it.
@@ -101,12 +103,9 @@ class mapped_file {
   }
 
  private:
-  /// A small file is usually read whole by one read of this size: its size is then known
-  /// without an fstat (which was 7 % of a small cache hit).
-  static constexpr std::size_t first_read = 16 * 1024;
-
-  mapped_file(const std::filesystem::path& path, map_access access, int fd, bool may_copy)
-      : path_(path), access_(access), fd_(fd) {
+  mapped_file(const std::filesystem::path& path, map_access access, int fd, std::uint64_t size,
+              bool may_copy)
+      : path_(path), access_(access), fd_(fd), size_(size) {
     try {
       load(may_copy && access == map_access::read_only);
     } catch (...) {  // no destructor runs for a half-built object
@@ -116,20 +115,6 @@ class mapped_file {
   }
 
   void load(bool may_copy) {
-    if (may_copy) {
-      allocate_copy(first_read);
-      const std::size_t n = read_up_to(std::span(static_cast<std::byte*>(data_), first_read));
-      if (n == 0) throw format_error(path_, 0, "empty file (not a joblib container)");
-      if (n < first_read) {
-        size_ = n;
-        return;
-      }
-      release_copy();
-    }
-    struct ::stat st {};
-    if (::fstat(fd_, &st) != 0) throw_errno("cannot stat", path_);
-    if (!S_ISREG(st.st_mode)) throw format_error(path_, 0, "not a regular file");
-    size_ = static_cast<std::uint64_t>(st.st_size);
     if (size_ == 0) throw format_error(path_, 0, "empty file (not a joblib container)");
     if (may_copy && size_ <= copy_limit) {
       allocate_copy(size_);
@@ -141,23 +126,6 @@ class mapped_file {
     void* p = ::mmap(nullptr, size_, prot, share, fd_, 0);
     if (p == MAP_FAILED) throw_errno("cannot map", path_);
     data_ = p;
-  }
-
-  // Reads from offset 0 until `out` is full or the file ends; returns the bytes read.
-  std::size_t read_up_to(std::span<std::byte> out) {
-    std::size_t done = 0;
-    while (done < out.size()) {
-      const ::ssize_t n =
-          ::pread(fd_, out.data() + done, out.size() - done, static_cast<::off_t>(done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EISDIR) throw format_error(path_, 0, "not a regular file");
-        throw_errno("cannot read", path_);
-      }
-      if (n == 0) break;
-      done += static_cast<std::size_t>(n);
-    }
-    return done;
   }
 
   void allocate_copy(std::size_t n) {

@@ -3,18 +3,25 @@
 // enforcement of limits.
 #pragma once
 
+#include <algorithm>
+#include <any>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
+#include <string>
+#include <system_error>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "joblib/config.hpp"
 #include "joblib/hash.hpp"
+#include "joblib/log.hpp"
 #include "joblib/memory/detail/single_flight.hpp"
 #include "joblib/memory/options.hpp"
 #include "joblib/memory/store.hpp"
@@ -33,7 +40,9 @@ struct memory_state {
 
   Store store;
   memory_options options;
-  single_flight<digest, bool> flights;
+  // Threads computing one key wait for the first. Its value reaches them through the entry it
+  // stored; only when storing failed does the flight carry the value itself (else null).
+  single_flight<digest, std::shared_ptr<const std::any>> flights;
 
   // LRU order is the entries' mtime, refreshed on hits. Refreshing is a syscall that costs as
   // much as the rest of a small hit, so each entry is refreshed at most once per second by
@@ -64,7 +73,30 @@ struct memory_state {
     if (options.age_limit) precision = std::min(precision, *options.age_limit / 4);
     return precision;
   }
-  std::atomic<std::uint64_t> hits{0}, misses{0}, stores{0}, evictions{0}, corrupt{0};
+  std::atomic<std::uint64_t> hits{0}, misses{0}, stores{0}, evictions{0}, corrupt{0},
+      store_failures{0};
+
+  // A result that could not be stored (disk full, read-only or vanished location): counted,
+  // and reported through the log once per kind of error and memory, so that a read-only cache
+  // does not print a line per call.
+  std::mutex failure_mutex;
+  std::vector<int> reported_errors;
+
+  void note_store_failure(const std::string& function, const std::system_error& e) {
+    store_failures.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(failure_mutex);
+      const int code = e.code().value();
+      if (std::find(reported_errors.begin(), reported_errors.end(), code) !=
+          reported_errors.end()) {
+        return;
+      }
+      reported_errors.push_back(code);
+    }
+    log(log_level::warning, "[Memory] could not store a result of " + function + " (" + e.what() +
+                                "); the result is returned uncached (this error is "
+                                "reported once; memory_stats::store_failures counts them)");
+  }
 
   // Amortised limit enforcement: a full scan once enough was stored since the last one.
   std::mutex limits_mutex;

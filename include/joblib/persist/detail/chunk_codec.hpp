@@ -46,6 +46,24 @@ inline std::size_t codec_threads(std::size_t requested, std::size_t tasks) {
   return std::max<std::size_t>(1, std::min(n, tasks));
 }
 
+/// Throws format_error(path, offset, ...) unless `stored` is what a chunk of `raw_size` bytes
+/// stored with `codec` must be: its own size for raw, one zstd frame declaring exactly
+/// `raw_size` bytes for zstd. Cheap (a frame header), so readers check it before allocating.
+inline void check_stored_chunk(std::span<const std::byte> stored, chunk_codec codec,
+                               std::uint64_t raw_size, const std::filesystem::path& path,
+                               std::uint64_t offset) {
+  if (codec == chunk_codec::raw) {
+    if (stored.size() != raw_size) throw format_error(path, offset, "raw chunk size mismatch");
+    return;
+  }
+  if (codec != chunk_codec::zstd) throw format_error(path, offset, "unknown chunk codec");
+  const unsigned long long declared = ZSTD_getFrameContentSize(stored.data(), stored.size());
+  if (declared == ZSTD_CONTENTSIZE_ERROR || declared == ZSTD_CONTENTSIZE_UNKNOWN ||
+      declared != raw_size) {
+    throw format_error(path, offset, "zstd frame does not declare the expected size");
+  }
+}
+
 /// Per-thread scratch state for encoding/decoding chunks (contexts are reused across chunks).
 class chunk_worker {
  public:
@@ -81,16 +99,10 @@ class chunk_worker {
   /// exactly out.size() bytes.
   void decode(std::span<const std::byte> stored, chunk_codec codec, std::size_t shuffle_item,
               std::span<std::byte> out, const std::filesystem::path& path, std::uint64_t offset) {
+    check_stored_chunk(stored, codec, out.size(), path, offset);
     if (codec == chunk_codec::raw) {
-      if (stored.size() != out.size()) throw format_error(path, offset, "raw chunk size mismatch");
       if (!out.empty()) std::memcpy(out.data(), stored.data(), out.size());
       return;
-    }
-    if (codec != chunk_codec::zstd) throw format_error(path, offset, "unknown chunk codec");
-    const unsigned long long declared = ZSTD_getFrameContentSize(stored.data(), stored.size());
-    if (declared == ZSTD_CONTENTSIZE_ERROR || declared == ZSTD_CONTENTSIZE_UNKNOWN ||
-        declared != out.size()) {
-      throw format_error(path, offset, "zstd frame does not declare the expected size");
     }
     if (!dctx_) dctx_.reset(ZSTD_createDCtx());
     if (!dctx_) throw std::bad_alloc();

@@ -47,6 +47,18 @@ inline constexpr std::uint64_t page_align_threshold = 64 * 1024;
 /// Limits that keep a hostile index from costing unbounded memory or time.
 inline constexpr std::uint64_t max_index_size = std::uint64_t{1} << 30;
 inline constexpr std::uint64_t max_chunk_size = std::uint64_t{1} << 30;
+/// A value stream may decompress to at most this many times its stored size; a writer stores a
+/// stream raw when zstd does better. It bounds what a hostile stream can make a reader allocate.
+inline constexpr std::uint64_t max_value_stream_ratio = 256;
+/// An array's buffer is allocated before its chunks are checked only while it stays below
+/// max(unverified_allocation_limit, max_unverified_ratio x its stored bytes); a larger one is
+/// allocated once every chunk's checksum and frame header held (highly compressed data, where
+/// that first pass reads little).
+inline constexpr std::uint64_t max_unverified_ratio = 64;
+inline constexpr std::uint64_t unverified_allocation_limit = std::uint64_t{64} << 20;
+/// Writers never leave a gap of this many bytes between blobs (alignment pads less): a larger
+/// gap (a sparse hole a reader would scan for nothing) is refused from the index alone.
+inline constexpr std::uint64_t max_padding = page_alignment - 1;
 
 /// Superblock flag: a raw array was opened with mmap_mode::r_plus, so its stripe checksums no
 /// longer describe its bytes and readers skip them.

@@ -4,8 +4,9 @@
 // both into index_model without building a DOM: the DOM was 40 % of a small cache hit. Every
 // value is type-checked as it arrives, duplicate keys are rejected, unknown keys are skipped
 // (minor versions add keys), and nesting deeper than max_index_depth stops the parser before
-// it recurses further. The user attributes are skipped here; index_dom() parses the whole
-// index into a DOM for tools and for whoever asks for the attributes.
+// it recurses further. Of the user attributes only the top-level strings are kept (the cache
+// checks an entry's key among them on every hit); index_dom() parses the whole index into a DOM
+// for tools and for whoever asks for all the attributes.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -90,6 +91,7 @@ struct index_model {
   std::vector<std::uint64_t> version;
   index_value value;
   std::vector<index_array> arrays;
+  std::vector<std::pair<std::string, std::string>> text_attributes;  // top-level strings
 };
 
 /// Index encodings, by format major version.
@@ -175,8 +177,15 @@ class index_model_builder {
 
   bool string(json::string_t& s) {
     if (stack_.empty()) return fail("the index is not an object");
-    if (skipping()) return true;
     frame& top = stack_.back();
+    if (top.what == part::attributes) {
+      for (const auto& [name, value] : model_.text_attributes) {
+        if (name == attribute_key_) return fail("duplicate attribute '" + name + "'");
+      }
+      model_.text_attributes.emplace_back(std::move(attribute_key_), std::move(s));
+      return true;
+    }
+    if (skipping()) return true;
     if (top.what == part::root) {
       if (top.key == index_key::format) return set(model_.format, s);
       if (top.key == index_key::type) return set(model_.type, s);
@@ -198,6 +207,10 @@ class index_model_builder {
     frame& top = stack_.back();
     top.key = index_key::none;
     if (top.what == part::skip) return true;
+    if (top.what == part::attributes) {
+      attribute_key_ = k;
+      return true;
+    }
     const index_key id = lookup(top.what, k);
     if (id == index_key::none) return true;
     std::uint32_t& seen = seen_bits(top.what);
@@ -227,7 +240,8 @@ class index_model_builder {
     stripe_sums,
     chunks,
     chunk_row,
-    skip,  // an unknown key's value, or the user attributes
+    attributes,  // the user attributes: top-level strings are kept, the rest skipped
+    skip,        // an unknown key's value, or a nested part of the user attributes
   };
   struct frame {
     part what;
@@ -236,7 +250,9 @@ class index_model_builder {
     std::uint8_t count = 0;           // chunk rows: numbers so far
   };
 
-  bool skipping() const noexcept { return stack_.back().what == part::skip; }
+  bool skipping() const noexcept {
+    return stack_.back().what == part::skip || stack_.back().what == part::attributes;
+  }
 
   bool scalar(const char* what) {
     if (stack_.empty()) return fail("the index is not an object");
@@ -260,11 +276,11 @@ class index_model_builder {
       return push(part::root, true);
     }
     const frame& top = stack_.back();
-    if (top.what == part::skip) return push(part::skip, object);
+    if (top.what == part::skip || top.what == part::attributes) return push(part::skip, object);
     if (top.object && top.key == index_key::none) return push(part::skip, object);
     switch (top.what) {
       case part::root:
-        if (top.key == index_key::attributes && object) return push(part::skip, true);
+        if (top.key == index_key::attributes && object) return push(part::attributes, true);
         if (top.key == index_key::value && object) return push(part::value, true);
         if (top.key == index_key::version && !object) return push(part::version, false);
         if (top.key == index_key::arrays && !object) return push(part::arrays, false);
@@ -360,6 +376,7 @@ class index_model_builder {
   index_model& model_;
   std::vector<frame> stack_;
   std::uint32_t scratch_seen_ = 0;
+  std::string attribute_key_;  // the attribute whose value comes next
   bool started_ = false;
   std::string error_;
 };

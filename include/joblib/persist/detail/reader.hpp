@@ -15,9 +15,11 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -41,20 +43,23 @@ namespace detail {
 struct read_settings {
   std::optional<map_access> mapping;  // nullopt: arrays are copied into memory
   bool verify = true;                 // check checksums and padding
-  std::size_t threads = 0;            // 0: all hardware threads
+  std::size_t threads = 0;            // 0: every CPU
+  symlinks links = symlinks::follow;  // the cache refuses symbolic links
 };
 
 /// Reads one container; see the header comment. get() may be called from one thread at a time.
 class container_reader final : public array_source {
  public:
   container_reader(const std::filesystem::path& path, read_settings settings)
-      : container_reader(mapped_file::open(path, access(settings), may_copy(settings)), path,
-                         settings) {}
+      : container_reader(
+            mapped_file::open(path, access(settings), may_copy(settings), settings.links), path,
+            settings) {}
 
   /// Like the constructor, but nullptr when `path` does not exist (no exception thrown).
   static std::unique_ptr<container_reader> open_if_exists(const std::filesystem::path& path,
                                                           read_settings settings) {
-    auto file = mapped_file::open_if_exists(path, access(settings), may_copy(settings));
+    auto file =
+        mapped_file::open_if_exists(path, access(settings), may_copy(settings), settings.links);
     if (!file) return nullptr;
     return std::unique_ptr<container_reader>(new container_reader(std::move(file), path, settings));
   }
@@ -74,10 +79,12 @@ class container_reader final : public array_source {
     container_layout layout =
         validate_index(parse_index_model(index_bytes, encoding(), path_, t.index_offset),
                        superblock_, t, file_->size(), path_);
-    if (settings_.verify) check_padding(bytes, std::move(layout.regions), path_);
+    if (settings_.verify) check_padding(bytes, layout.regions, path_);
     type_ = std::move(layout.type);
     value_ = layout.value;
     arrays_ = std::move(layout.arrays);
+    text_attributes_ = std::move(layout.text_attributes);
+    handed_out_.assign(arrays_.size(), false);
     if (settings_.mapping == map_access::read_write && layout.has_raw_arrays &&
         (superblock_.flags & flag_raw_modified) == 0) {
       // Writes through this mapping would make the stripe checksums stale: say so in the file
@@ -95,6 +102,13 @@ class container_reader final : public array_source {
   }
   /// The stored type signature.
   const std::string& type_signature() const noexcept { return type_; }
+  /// A top-level attribute whose value is a string (read without building the index DOM).
+  std::optional<std::string_view> text_attribute(std::string_view name) const noexcept {
+    for (const auto& [key, value] : text_attributes_) {
+      if (key == name) return value;
+    }
+    return std::nullopt;
+  }
   /// The superblock as read.
   const superblock& header() const noexcept { return superblock_; }
   const std::filesystem::path& path() const noexcept { return path_; }
@@ -102,18 +116,24 @@ class container_reader final : public array_source {
   /// The open file's descriptor (valid while the reader lives).
   int fd() const noexcept { return file_->fd(); }
 
-  /// The value stream, checksum-verified and decompressed.
+  /// The value stream, checksum-verified and decompressed. Each call starts a new reading of
+  /// the value: the arrays may be asked for again.
   std::span<const std::byte> value_stream() {
     const std::span<const std::byte> stored =
         std::span<const std::byte>(file_->bytes()).subspan(value_.offset, value_.stored_size);
     if (settings_.verify && checksum64(stored) != value_.checksum) {
       throw checksum_error(path_, value_.offset, "value stream checksum mismatch");
     }
+    handed_out_.assign(arrays_.size(), false);
     if (value_.codec == chunk_codec::raw) return stored;
-    value_buffer_.resize(value_.raw_size);
+    // The frame must declare the size the index does before anything is allocated, and the
+    // buffer is not zero-filled: the decompressor writes every byte of it.
+    check_stored_chunk(stored, value_.codec, value_.raw_size, path_, value_.offset);
+    value_buffer_ = allocate_declared(value_.raw_size, value_.offset);
+    const std::span<std::byte> out(value_buffer_.get(), value_.raw_size);
     chunk_worker worker;
-    worker.decode(stored, value_.codec, 1, value_buffer_, path_, value_.offset);
-    return value_buffer_;
+    worker.decode(stored, value_.codec, 1, out, path_, value_.offset);
+    return out;
   }
 
   loaded_array get(std::uint64_t id) override {
@@ -122,6 +142,13 @@ class container_reader final : public array_source {
                          "value stream names array " + std::to_string(id) + " but the index has " +
                              std::to_string(arrays_.size()));
     }
+    if (handed_out_[id]) {
+      // Our writers store every array node once. Naming one blob twice would make a small
+      // file decode the same (possibly huge) array over and over: refused.
+      throw format_error(path_, value_.offset,
+                         "the value stream names array " + std::to_string(id) + " twice");
+    }
+    handed_out_[id] = true;
     const array_entry& a = arrays_[id];
     loaded_array out;
     out.type = a.type;
@@ -138,7 +165,8 @@ class container_reader final : public array_source {
       out.keep_alive = file_;
       return out;
     }
-    auto buffer = allocate_aligned(a.nbytes);
+    const bool checked_early = a.chunked && check_chunks_before_allocating(a);
+    auto buffer = allocate_declared(a.nbytes, a.chunked ? a.chunks.front().offset : a.offset);
     const std::span<std::byte> dst(buffer.get(), a.nbytes);
     if (!a.chunked) {
       load_raw(a, dst);
@@ -148,7 +176,7 @@ class container_reader final : public array_source {
                                     " is compressed and cannot be memory-mapped; it was "
                                     "decompressed into memory instead");
       }
-      load_chunked(a, dst);
+      load_chunked(a, dst, checked_early);
     }
     out.bytes = dst;
     out.keep_alive = std::move(buffer);
@@ -179,7 +207,43 @@ class container_reader final : public array_source {
         static_cast<unsigned>(codec_threads(settings_.threads, stripes)));
   }
 
-  void load_chunked(const array_entry& a, std::span<std::byte> dst) {
+  // Every chunk's frame header declares its size (cheap: a header each); and when the array
+  // would take more memory than max(unverified_allocation_limit, max_unverified_ratio x its
+  // stored bytes), every chunk's checksum holds too, all before the array's buffer exists.
+  // Returns whether the checksums were checked (they are then not checked again).
+  // A buffer for `size` bytes the file declares at `offset`. More than this process can get
+  // (the file declares what no memory holds) is a format_error naming the file, like every
+  // other problem a file can cause, rather than a bad_alloc from deep inside a load.
+  std::shared_ptr<std::byte> allocate_declared(std::uint64_t size, std::uint64_t offset) {
+    try {
+      return allocate_aligned(static_cast<std::size_t>(size));
+    } catch (const std::bad_alloc&) {
+      throw format_error(path_, offset,
+                         "declares " + std::to_string(size) +
+                             " bytes of data, more memory than this process can allocate");
+    }
+  }
+
+  bool check_chunks_before_allocating(const array_entry& a) {
+    const std::span<const std::byte> file = file_->bytes();
+    std::uint64_t stored = 0;
+    for (const chunk_entry& c : a.chunks) {
+      check_stored_chunk(file.subspan(c.offset, c.stored_size), c.codec, c.raw_size, path_,
+                         c.offset);
+      stored += c.stored_size;
+    }
+    const std::uint64_t allowed =
+        std::max(unverified_allocation_limit, stored * max_unverified_ratio);
+    if (!settings_.verify || a.nbytes <= allowed) return false;
+    for (const chunk_entry& c : a.chunks) {
+      if (checksum64(file.subspan(c.offset, c.stored_size)) != c.checksum) {
+        throw checksum_error(path_, c.offset, "chunk checksum mismatch");
+      }
+    }
+    return true;
+  }
+
+  void load_chunked(const array_entry& a, std::span<std::byte> dst, bool checksums_checked) {
     const std::size_t workers = codec_threads(settings_.threads, a.chunks.size());
     std::vector<chunk_worker> state(workers);
     const std::span<const std::byte> file = file_->bytes();
@@ -189,7 +253,7 @@ class container_reader final : public array_source {
           const chunk_entry& c = a.chunks[i];
           const auto stored = file.subspan(c.offset, c.stored_size);
           // Checksum before decompression: the decompressor only ever sees bytes we wrote.
-          if (settings_.verify && checksum64(stored) != c.checksum) {
+          if (settings_.verify && !checksums_checked && checksum64(stored) != c.checksum) {
             throw checksum_error(path_, c.offset, "chunk checksum mismatch");
           }
           state[w].decode(stored, c.codec, a.shuffle, dst.subspan(i * a.chunk_size, c.raw_size),
@@ -218,7 +282,9 @@ class container_reader final : public array_source {
   std::string type_;
   chunk_entry value_;
   std::vector<array_entry> arrays_;
-  std::vector<std::byte> value_buffer_;
+  std::shared_ptr<std::byte> value_buffer_;
+  std::vector<bool> handed_out_;  // which arrays this reading of the value already took
+  std::vector<std::pair<std::string, std::string>> text_attributes_;
 };
 
 }  // namespace detail

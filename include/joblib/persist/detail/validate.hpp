@@ -64,7 +64,8 @@ struct container_layout {
   chunk_entry value;
   std::vector<array_entry> arrays;
   bool has_raw_arrays = false;       // any raw array with bytes (mmap r_plus marks the file)
-  std::vector<file_region> regions;  // every blob, the superblock, index and trailer
+  std::vector<file_region> regions;  // every blob, superblock, index, trailer; sorted, disjoint
+  std::vector<std::pair<std::string, std::string>> text_attributes;  // top-level strings
 };
 
 class index_validator {
@@ -81,6 +82,7 @@ class index_validator {
             at);
     if (m.version.size() != 2 || m.version[0] != superblock_.major) fail(at, "version mismatch");
     layout_.type = m.type;
+    layout_.text_attributes = m.text_attributes;
 
     const index_value& v = m.value;
     require(v.seen,
@@ -99,8 +101,10 @@ class index_validator {
     else
       fail(at, "unknown value stream codec '" + v.codec + "'");
     if ((value.codec == chunk_codec::raw && value.raw_size != value.stored_size) ||
-        (value.codec == chunk_codec::zstd && value.raw_size / max_zstd_ratio > value.stored_size)) {
-      fail(at, "value stream sizes are inconsistent");
+        (value.codec == chunk_codec::zstd &&
+         value.raw_size / max_value_stream_ratio > value.stored_size)) {
+      fail(at, "value stream sizes are inconsistent (a zstd stream expands at most " +
+                   std::to_string(max_value_stream_ratio) + "x)");
     }
     check_range(value.offset, value.stored_size, at, "value stream");
 
@@ -110,6 +114,7 @@ class index_validator {
     layout_.regions.push_back({0, superblock_size});
     layout_.regions.push_back({trailer_.index_offset, trailer_.index_offset + trailer_.index_size});
     layout_.regions.push_back({file_size_ - trailer_size, file_size_});
+    check_regions();
     return std::move(layout_);
   }
 
@@ -130,6 +135,25 @@ class index_validator {
     if (raw == 0) return chunk_codec::raw;
     if (raw == 1) return chunk_codec::zstd;
     fail(at, "unknown codec " + std::to_string(raw));
+  }
+
+  // Sorts the regions and checks, from the index alone, that they neither overlap nor leave a
+  // gap larger than a writer's padding (a sparse hole would cost a reader a scan of nothing).
+  void check_regions() {
+    auto& regions = layout_.regions;
+    std::sort(regions.begin(), regions.end(),
+              [](const file_region& a, const file_region& b) { return a.begin < b.begin; });
+    std::uint64_t end = 0;
+    for (const auto& reg : regions) {
+      if (reg.begin < end) throw format_error(path_, reg.begin, "overlapping blobs");
+      if (reg.begin - end > max_padding) {
+        throw format_error(path_, end,
+                           "a gap of " + std::to_string(reg.begin - end) +
+                               " bytes between blobs (writers pad less than " +
+                               std::to_string(max_padding + 1) + ")");
+      }
+      end = reg.end;
+    }
   }
 
   // Blobs live between the superblock and the index.
@@ -223,20 +247,17 @@ inline container_layout validate_index(const index_model& model, const superbloc
 }
 
 /// Every byte of the file belongs to exactly one region or is zero padding: a flipped bit
-/// anywhere is then caught by a checksum or by this scan. Throws format_error.
-inline void check_padding(std::span<const std::byte> file, std::vector<file_region> regions,
+/// anywhere is then caught by a checksum or by this scan. `regions` are a validated layout's
+/// (sorted, disjoint, with small gaps). Throws format_error.
+inline void check_padding(std::span<const std::byte> file, std::span<const file_region> regions,
                           const std::filesystem::path& path) {
-  std::sort(regions.begin(), regions.end(),
-            [](const file_region& a, const file_region& b) { return a.begin < b.begin; });
   std::uint64_t end = 0;
   for (const auto& reg : regions) {
-    if (reg.begin < end) throw format_error(path, reg.begin, "overlapping blobs");
     for (std::uint64_t i = end; i < reg.begin; ++i) {
       if (file[i] != std::byte{0}) throw format_error(path, i, "nonzero padding byte");
     }
     end = reg.end;
   }
-  if (end != file.size()) throw format_error(path, end, "data after the trailer");
 }
 
 }  // namespace detail

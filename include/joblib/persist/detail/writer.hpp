@@ -115,20 +115,26 @@ class container_writer final : public array_sink {
     const std::size_t stripes = (bytes.size() + stripe - 1) / stripe;
     std::vector<std::uint64_t> sums(stripes);
     // Two tasks: this thread writes while another checksums the same (read-only) bytes, so
-    // with two cores the checksums cost no wall time.
-    thread_pool::global().parallel_for(
-        std::size_t{0}, std::size_t{2},
-        [&](std::size_t task) {
-          if (task == 0) {
-            file_.write(bytes);
-          } else {
-            for (std::size_t s = 0; s < stripes; ++s) {
-              const std::size_t begin = s * stripe;
-              sums[s] = checksum64(bytes.subspan(begin, std::min(stripe, bytes.size() - begin)));
-            }
-          }
-        },
-        static_cast<unsigned>(codec_threads(settings_.threads, 2)));
+    // with two cores the checksums cost no wall time. Within one stripe a second task costs
+    // more than it saves (small cache entries), and the pool is not touched at all.
+    auto task = [&](std::size_t which) {
+      if (which == 0) {
+        file_.write(bytes);
+      } else {
+        for (std::size_t s = 0; s < stripes; ++s) {
+          const std::size_t begin = s * stripe;
+          sums[s] = checksum64(bytes.subspan(begin, std::min(stripe, bytes.size() - begin)));
+        }
+      }
+    };
+    if (stripes <= 1) {
+      task(0);
+      task(1);
+    } else {
+      thread_pool::global().parallel_for(
+          std::size_t{0}, std::size_t{2}, task,
+          static_cast<unsigned>(codec_threads(settings_.threads, 2)));
+    }
     node["layout"] = "raw";
     node["offset"] = offset;
     node["stripe_size"] = stripe;
@@ -216,8 +222,12 @@ class container_writer final : public array_sink {
   nlohmann::json put_value_stream(std::span<const std::byte> stream) {
     file_.align_to(blob_alignment);
     chunk_worker worker;
-    const chunk_codec codec = worker.encode(stream, settings_.level, 1);
-    const auto stored = worker.stored();
+    chunk_codec codec = worker.encode(stream, settings_.level, 1);
+    std::span<const std::byte> stored = worker.stored();
+    if (codec == chunk_codec::zstd && stream.size() / max_value_stream_ratio > stored.size()) {
+      codec = chunk_codec::raw;  // readers refuse streams that expand more (format.hpp)
+      stored = stream;
+    }
     nlohmann::json v;
     v["offset"] = file_.size();
     v["stored_size"] = stored.size();
