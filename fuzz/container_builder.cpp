@@ -79,8 +79,9 @@ std::vector<std::byte> build(recipe& r, std::uint8_t& selector) {
     const std::uint64_t item = dtype_size(type);
     const std::uint64_t elements = r.u16();  // at most 1 MiB of items
     const std::uint64_t nbytes = elements * item;
-    nlohmann::json node = {
-        {"dtype", std::string(dtype_name(type))}, {"shape", {elements}}, {"nbytes", nbytes}};
+    nlohmann::json node = {{"dtype", std::string(dtype_name(type))},
+                           {"shape", nlohmann::json::array({elements})},
+                           {"nbytes", nbytes}};
     if ((flags & 1) == 0) {
       // Raw: the array's bytes are in the file (a fill pattern), its stripes checksummed.
       const std::vector<std::byte> bytes(nbytes, static_cast<std::byte>(r.u8()));

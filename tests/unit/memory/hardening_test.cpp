@@ -38,6 +38,20 @@ std::string read_text(const fs::path& path) {
 
 int twice(int x) { return 2 * x; }
 
+// In a child: 0 when a strict memory at `location` makes call(function) throw
+// std::filesystem::filesystem_error, `otherwise` when it returns.
+template <class F, class Arg>
+int strict_throws(const fs::path& location, F function, Arg arg, int otherwise) {
+  joblib::memory strict{location, {.strict = true}};
+  auto call = strict.cache("f", function);
+  try {
+    call(arg);
+    return otherwise;
+  } catch (const fs::filesystem_error&) {
+    return 0;
+  }
+}
+
 }  // namespace
 
 TEST_CASE("the cache removes only what it created: user files beside and inside it survive") {
@@ -175,15 +189,9 @@ TEST_CASE("a full disk: every caller gets the value, one warning, no temporary l
     for (const auto& item : fs::recursive_directory_iterator(dir.path())) {
       if (item.path().extension() == ".tmp") return 4;
     }
-    joblib::memory strict{dir.path(), {.strict = true}};
-    auto again = strict.cache(
-        "big", [](int n) { return std::vector<double>(static_cast<std::size_t>(n), 1.5); });
-    try {
-      again(200000);
-      return 5;
-    } catch (const fs::filesystem_error&) {
-      return 0;
-    }
+    return strict_throws(
+        dir.path(), [](int n) { return std::vector<double>(static_cast<std::size_t>(n), 1.5); },
+        200000, 5);
   });
   CHECK(status == 0);
 }
@@ -212,14 +220,7 @@ TEST_CASE("a read-only cache: hits work, misses compute and warn, eviction count
     if (log.count(joblib::log_level::warning) != 1) return 4;
     const auto evicted = mem.reduce_size({.items_limit = 0});
     if (evicted.removed_entries != 0 || evicted.remaining_entries != 4) return 5;
-    joblib::memory strict{dir.path(), {.strict = true}};
-    auto h = strict.cache("f", twice);
-    try {
-      h(10);
-      return 6;
-    } catch (const fs::filesystem_error&) {
-      return 0;
-    }
+    return strict_throws(dir.path(), twice, 10, 6);
   });
   CHECK(status == 0);
 }

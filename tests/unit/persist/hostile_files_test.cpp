@@ -227,12 +227,16 @@ TEST_CASE("a 3 MiB file claiming a 100 GiB array gives format_error, not bad_all
     write_u64(w, 0);
     w.finish();
     blobs.push_back({offset, stream});
-    const nlohmann::json array = {{"dtype", "f64"},           {"shape", {chunk * chunks / 8}},
-                                  {"nbytes", chunk * chunks}, {"layout", "chunked"},
-                                  {"chunk_size", chunk},      {"shuffle", 1},
-                                  {"chunks", table}};
-    write_container_file(path, blobs,
-                         index_for("ndarray<f64>", raw_value(offset, stream), {array}));
+    // Arrays spelled json::array(): nlohmann reads a one-element braced list as an array with
+    // GCC but as the element itself with Clang.
+    const nlohmann::json array = {
+        {"dtype", "f64"},           {"shape", nlohmann::json::array({chunk * chunks / 8})},
+        {"nbytes", chunk * chunks}, {"layout", "chunked"},
+        {"chunk_size", chunk},      {"shuffle", 1},
+        {"chunks", table}};
+    write_container_file(
+        path, blobs,
+        index_for("ndarray<f64>", raw_value(offset, stream), nlohmann::json::array({array})));
   };
 
   // Chunks that are no zstd frame of the declared size: refused before allocating.
