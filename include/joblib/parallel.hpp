@@ -9,9 +9,12 @@
 // joblib::parallel): no zstd, xxHash or json.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <ranges>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -42,7 +45,8 @@ JOBLIB_BEGIN_NAMESPACE
 ///
 /// Throws: the first exception a task threw, with its own type (pending tasks are
 /// cancelled); joblib::timeout_error; joblib::cancelled_error when `stop` is requested;
-/// joblib::invalid_argument for n_jobs == 0; and whatever the input range itself throws.
+/// joblib::invalid_argument for n_jobs == 0 or a negative batch_size or pre_dispatch; and whatever
+/// the input range itself throws.
 ///
 /// Thread safety: any number of threads may run parallel calls at once, on the one pool.
 ///
@@ -93,7 +97,9 @@ class parallel {
     stream(View tasks, parallel_options options, detail::call_settings settings, thread_pool* pool)
         : tasks_(std::move(tasks)),
           options_(std::move(options)),
-          call_(tasks_, options_, settings, pool) {}
+          call_(tasks_, options_, settings, pool) {
+      call_.start();
+    }
     ~stream() override { call_.cancel_and_wait(); }
     std::optional<detail::task_result_t<View>> next() override { return call_.next_result(); }
 
@@ -132,13 +138,25 @@ class parallel {
     detail::call_settings settings;
     settings.n_jobs = effective_n_jobs(options.n_jobs.value_or(1));
     if (options.backend.value_or(backend::threads) == backend::sequential) settings.n_jobs = 1;
-    settings.fixed_batch = options.batch_size.value_or(auto_batch);
+    settings.fixed_batch = checked_count(options.batch_size.value_or(auto_batch), "batch_size");
     settings.mode = mode;
     if (mode != detail::delivery::list) {
-      settings.window =
-          std::max<std::size_t>(1, options.pre_dispatch.value_or(2 * std::size_t{settings.n_jobs}));
+      settings.window = std::max<std::size_t>(
+          1, checked_count(options.pre_dispatch.value_or(2 * std::size_t{settings.n_jobs}),
+                           "pre_dispatch"));
     }
     return settings;
+  }
+
+  // A count above PTRDIFF_MAX can only be a negative number converted to std::size_t.
+  static std::size_t checked_count(std::size_t value, const char* name) {
+    if (value > static_cast<std::size_t>(PTRDIFF_MAX)) {
+      throw invalid_argument(std::string("joblib: ") + name + " = " +
+                             std::to_string(static_cast<std::ptrdiff_t>(value)) +
+                             " is negative (0 is joblib::auto_batch for batch_size; counts are "
+                             "positive)");
+    }
+    return value;
   }
 
   static thread_pool* pool_for(const detail::call_settings& settings) {

@@ -39,12 +39,15 @@ inline constexpr std::size_t auto_batch = 0;
 ///   joblib::parallel({.n_jobs = 4, .verbose = 10})(tasks);
 struct parallel_options {
   /// Workers: -1 all CPUs, -2 all but one (and so on), n > 0 exactly n (capped to the pool's
-  /// threads plus the caller), 1 runs sequentially in the caller. 0 is an error.
+  /// cpu_count() threads), 1 runs sequentially in the caller. 0 is an error.
   std::optional<int> n_jobs{};
   std::optional<joblib::backend> backend{};
-  /// Tasks per batch; auto_batch (0) adapts to measured batch durations.
+  /// Tasks per batch; auto_batch (0) adapts to measured batch durations. A negative number
+  /// converted to std::size_t (a value above PTRDIFF_MAX) is joblib::invalid_argument at the
+  /// call, not a batch of 2^64 - 1 tasks.
   std::optional<std::size_t> batch_size{};
-  /// Batches dispatched ahead of consumption for generators; default 2 * n_jobs.
+  /// Batches dispatched ahead of consumption for generators; default 2 * n_jobs. Checked as
+  /// batch_size is.
   std::optional<std::size_t> pre_dispatch{};
   /// joblib's verbosity: 0 silent; > 0 joblib's progress lines through joblib::log (stderr by
   /// default), more often for higher values (every batch from 11 on).
@@ -120,6 +123,18 @@ inline unsigned effective_n_jobs(int n_jobs = -1) {
   if (n_jobs > 0) return static_cast<unsigned>(n_jobs);
   const long n = static_cast<long>(cpu_count()) + 1 + n_jobs;
   return n < 1 ? 1u : static_cast<unsigned>(n);
+}
+
+/// joblib's effective_n_jobs(None): what a parallel call leaving n_jobs unset uses, the n_jobs
+/// of this thread's parallel_config scope, else 1. A set value means what it means above.
+///
+///   joblib::effective_n_jobs(std::nullopt) == 1   // outside any parallel_config
+inline unsigned effective_n_jobs(std::optional<int> n_jobs) {
+  if (!n_jobs) {
+    const parallel_options* scoped = detail::current_parallel_config();
+    n_jobs = scoped && scoped->n_jobs ? *scoped->n_jobs : 1;
+  }
+  return effective_n_jobs(*n_jobs);
 }
 
 JOBLIB_END_NAMESPACE

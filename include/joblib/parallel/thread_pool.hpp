@@ -54,6 +54,9 @@ struct pool_access {
   /// Returns once done() holds, running queued tasks meanwhile; see thread_pool::wait_until.
   template <class Done>
   static void wait_until(thread_pool& pool, Done&& done);
+  /// Returns once done() holds, sleeping meanwhile (never from a worker of `pool`).
+  template <class Done>
+  static void wait_without_helping(thread_pool& pool, Done&& done);
   /// Wakes every thread sleeping in wait_until() to re-check its condition.
   static void notify_waiters(thread_pool& pool) noexcept;
 };
@@ -75,10 +78,12 @@ struct pool_access {
 /// in the pool. The destructor waits for queued tasks to finish; it must not run inside one.
 class thread_pool {
  public:
-  /// Starts `threads` workers; 0 means one fewer than cpu_count() (the thread that waits on a
-  /// job runs tasks too), and at least one.
+  /// Starts `threads` workers; 0 means cpu_count(). A thread that waits on a job runs tasks
+  /// too, so the pool's own jobs (parallel_for, joblib::parallel lists) use the waiting thread
+  /// and one worker fewer; a generator's consumer waits without computing, so its tasks get
+  /// every worker.
   explicit thread_pool(unsigned threads = 0)
-      : size_(threads ? threads : std::max(1u, cpu_count() - 1)), slots_(size_) {
+      : size_(threads ? threads : std::max(1u, cpu_count())), slots_(size_) {
     workers_.reserve(size_);
     for (unsigned i = 0; i < size_; ++i) {
       workers_.emplace_back([this, i] { worker_loop(i); });
@@ -145,13 +150,14 @@ class thread_pool {
   /// Calls f(i) for every i in [first, last) on the pool and the calling thread, in batches that
   /// shrink toward the end (guided scheduling). `f` may also take a second argument, the
   /// worker slot in [0, max_workers): no two threads use one slot at once, so it can index
-  /// per-worker scratch state. At most `max_workers` threads take part (0: the pool's threads
-  /// and the caller). Rethrows the first exception; remaining batches are skipped after one.
+  /// per-worker scratch state. At most `max_workers` threads take part, the caller included,
+  /// and never more than the pool has threads (0: that many). Rethrows the first exception;
+  /// remaining batches are skipped after one.
   template <class Index, class F>
   void parallel_for(Index first, Index last, F&& f, unsigned max_workers = 0) {
     if (!(first < last)) return;
     const std::uint64_t count = static_cast<std::uint64_t>(last - first);
-    const std::uint64_t allowed = max_workers != 0 ? std::min(max_workers, size_ + 1) : size_ + 1;
+    const std::uint64_t allowed = max_workers != 0 ? std::min(max_workers, size_) : size_;
     const std::uint64_t runners = std::min<std::uint64_t>(allowed, count);
     std::atomic<std::uint64_t> cursor{0};
     std::atomic<std::uint64_t> active{runners};
@@ -235,15 +241,17 @@ class thread_pool {
     return false;
   }
 
-  /// Returns once `done()` is true, running queued tasks while it is false and sleeping when
-  /// there are none. Whoever makes `done()` true must then call notify_waiters().
+  /// Returns once `done()` is true, running queued tasks while it is false (unless `help` is
+  /// false) and sleeping when there are none. Whoever makes `done()` true must then call
+  /// notify_waiters(). A worker of this pool must help: it may be the thread that the tasks
+  /// it waits for need.
   ///
   /// Helping nests: a task run while waiting may wait in turn. Past `max_help_depth` nested
   /// waits on one thread, a waiter runs only tasks from its own deque (its own, more deeply
   /// nested children) and otherwise polls, so that stealing unrelated old tasks cannot grow
   /// the stack without bound (fib-style recursion from a thread outside the pool did).
   template <class Done>
-  void wait_until(Done&& done) {
+  void wait_until(Done&& done, bool help = true) {
     struct depth_guard {
       depth_guard() { ++help_depth(); }
       ~depth_guard() { --help_depth(); }
@@ -251,21 +259,23 @@ class thread_pool {
     const bool may_steal = help_depth() <= max_help_depth;
     int idle_rounds = 0;
     while (!done()) {
-      if (detail::task_base* task = find_task(may_steal)) {
-        task->run_and_delete();
-        idle_rounds = 0;
-        continue;
+      if (help) {
+        if (detail::task_base* task = find_task(may_steal)) {
+          task->run_and_delete();
+          idle_rounds = 0;
+          continue;
+        }
       }
       if (++idle_rounds < 32) {
         detail::spin_pause(idle_rounds);
         continue;
       }
-      if (!may_steal) {  // a deep waiter: poll instead of sleeping on the shared event count
+      if (help && !may_steal) {  // a deep waiter: poll instead of sleeping on the event count
         std::this_thread::sleep_for(std::chrono::microseconds(50));
         continue;
       }
       const auto key = sleep_.prepare_wait();
-      if (done() || has_visible_work()) {
+      if (done() || (help && has_visible_work())) {
         sleep_.cancel_wait();
         idle_rounds = 0;
         continue;
@@ -405,6 +415,10 @@ inline bool pool_access::take_back(thread_pool& pool, task_base* task) {
 template <class Done>
 void pool_access::wait_until(thread_pool& pool, Done&& done) {
   pool.wait_until(std::forward<Done>(done));
+}
+template <class Done>
+void pool_access::wait_without_helping(thread_pool& pool, Done&& done) {
+  pool.wait_until(std::forward<Done>(done), /*help=*/false);
 }
 inline void pool_access::notify_waiters(thread_pool& pool) noexcept { pool.notify_waiters(); }
 }  // namespace detail

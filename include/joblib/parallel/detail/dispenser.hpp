@@ -3,7 +3,10 @@
 //
 // Random-access sized ranges are handed out through an atomic cursor (no lock, the calls are
 // read in place); any other input range through a locked iterator (the calls of a batch are
-// copied out under the lock, so ranges of unknown length work, read once, in order).
+// copied out under the lock, so ranges of unknown length work, read once, in order). The
+// iterator is advanced past a call only when the next one is wanted: over a lazy producer,
+// producing call i+1 waits until a batch asks for it, as in joblib (P0 C0 P1 C1 ... with
+// n_jobs = 1 and batch_size = 1).
 //
 // Auto batching: each runner times its batch and the dispenser moves the shared batch size
 // toward the count that would take `target_batch_time` (EWMA with weight 1/2, at most
@@ -88,13 +91,18 @@ class dispenser {
       if (exhausted_.load(std::memory_order_relaxed)) return false;
       b.calls.clear();
       auto end = std::ranges::end(tasks_);
-      while (b.calls.size() < want && iterator_ != end) {
+      while (b.calls.size() < want) {
+        if (read_current_) {
+          ++iterator_;
+          read_current_ = false;
+        }
+        if (iterator_ == end) {
+          total_.store(next_index_ + b.calls.size(), std::memory_order_relaxed);
+          exhausted_.store(true, std::memory_order_release);
+          break;
+        }
         b.calls.emplace_back(*iterator_);
-        ++iterator_;
-      }
-      if (iterator_ == end) {
-        total_.store(next_index_ + b.calls.size(), std::memory_order_relaxed);
-        exhausted_.store(true, std::memory_order_release);
+        read_current_ = true;
       }
       if (b.calls.empty()) return false;
       b.first = next_index_;
@@ -172,7 +180,10 @@ class dispenser {
   std::atomic<std::size_t> total_{0};
   std::atomic<bool> exhausted_{false};
   std::mutex input_mutex_;
-  std::size_t next_index_ = 0;  // input ranges: index of the next call; guarded by input_mutex_
+  // Input ranges, guarded by input_mutex_: the index of the next call, and whether *iterator_
+  // was already taken (the iterator moves on only when the next call is wanted).
+  std::size_t next_index_ = 0;
+  bool read_current_ = false;
 };
 
 }  // namespace detail

@@ -5,6 +5,12 @@
 // generators, `window` batches wait to be consumed. n_jobs limits how many runners exist, so a
 // call never uses more threads than asked, and never creates any.
 //
+// A list's caller is one of its n_jobs runners. A generator's consumer is not: it sleeps until
+// results arrive and hands them out as they come, so a slow task never holds back the others'
+// results (a consumer that computed could not yield while its own task ran). Only a consumer
+// that is itself a pool worker (a generator inside a task) runs tasks while it waits, as every
+// waiting worker must.
+//
 // Results: a list is written straight into its final std::vector when the input is sized and
 // the result type is default-constructible (distinct slots: not std::vector<bool>); otherwise
 // each batch delivers its results as a vector, and the batches are concatenated in order (a
@@ -115,8 +121,10 @@ class parallel_call final : runner_host {
                 thread_pool* pool)
       : settings_(settings),
         pool_(pool),
-        spawnable_(pool ? std::min<unsigned>(settings.n_jobs - 1, pool->size()) : 0),
-        dispenser_(tasks, settings.fixed_batch, spawnable_ + 1),
+        spawnable_(pool ? std::min(settings.n_jobs, pool->size()) -
+                              (settings.mode == delivery::list ? 1u : 0u)
+                        : 0),
+        dispenser_(tasks, settings.fixed_batch, std::max(1u, runner_count())),
         timeout_(options.timeout),
         stop_(options.stop),
         caller_(std::this_thread::get_id()),
@@ -163,8 +171,12 @@ class parallel_call final : runner_host {
 
   // --- generators ---------------------------------------------------------------------------
 
-  /// Next result of a generator, waiting (and helping the pool) until one is ready; an empty
-  /// optional at the end. Rethrows the first failure.
+  /// Starts a generator's runners (the first pre_dispatch batches), before anything is
+  /// consumed.
+  void start() { top_up_runners(); }
+
+  /// Next result of a generator, waiting until one is ready; an empty optional at the end.
+  /// Rethrows the first failure.
   std::optional<result_type> next_result() {
     for (;;) {
       {
@@ -190,7 +202,7 @@ class parallel_call final : runner_host {
         finish_runner();
         continue;
       }
-      pool_access::wait_until(*pool_, [this] {
+      wait_as_consumer([this] {
         report_if_caller();
         return has_news();
       });
@@ -201,14 +213,27 @@ class parallel_call final : runner_host {
   void cancel_and_wait() noexcept {
     cancelled_.store(true, std::memory_order_release);
     revoke_pending_runners();
-    if (pool_) {
-      pool_access::wait_until(*pool_,
-                              [this] { return active_.load(std::memory_order_acquire) == 0; });
-    }
+    if (pool_) wait_as_consumer([this] { return active_.load(std::memory_order_acquire) == 0; });
   }
 
  private:
   using batch = typename dispenser<V>::batch;
+
+  // Threads taking batches: a list's caller and spawnable_ pool tasks, or a generator's
+  // spawnable_ pool tasks.
+  unsigned runner_count() const noexcept {
+    return spawnable_ + (settings_.mode == delivery::list ? 1u : 0u);
+  }
+
+  // A generator's consumer waits for results without computing, unless it is a pool worker.
+  template <class Done>
+  void wait_as_consumer(Done&& done) {
+    if (pool_->in_worker()) {
+      pool_access::wait_until(*pool_, std::forward<Done>(done));
+    } else {
+      pool_access::wait_without_helping(*pool_, std::forward<Done>(done));
+    }
+  }
 
   bool window_full() const {
     return settings_.window != 0 && dispensed_batches_.load(std::memory_order_acquire) -
@@ -418,7 +443,7 @@ class parallel_call final : runner_host {
 
   call_settings settings_;
   thread_pool* pool_;
-  unsigned spawnable_;  // runners beside the caller: never more than the pool has threads
+  unsigned spawnable_;  // runners on the pool: never more than the pool has threads
   dispenser<V> dispenser_;
   std::optional<std::chrono::duration<double>> timeout_;
   stop_token stop_;
