@@ -239,8 +239,8 @@ def piece_parallel(build, runs, tmp):
     def spawn(k):
         return med[k]["ns_per_spawn"]
 
-    def speedup(k):  # of the medium loop over its sequential run
-        return seconds(med["medium_sequential"]) / seconds(med[k])
+    def speedup(k, case="medium"):  # of a loop over its sequential run
+        return seconds(med[f"{case}_sequential"]) / seconds(med[k])
 
     # Python's best backend: the fastest of the *_tasks_per_s figures joblib_anchor.py prints.
     backends = {k[:-len("_tasks_per_s")]: v for k, v in anchor.items()
@@ -255,12 +255,27 @@ def piece_parallel(build, runs, tmp):
         ["medium tasks (20k × 10 µs): speedup over sequential", times(speedup("medium_joblib")),
          times(speedup("medium_tbb")), "",
          times(speedup("medium_joblib") / speedup("medium_tbb")), "≥ 0.97×"],
+        ["inlined body (20k × 2,000-step `sqrt` chain): speedup over sequential",
+         times(speedup("inlined_joblib", "inlined")), times(speedup("inlined_tbb", "inlined")), "",
+         times(speedup("inlined_joblib", "inlined") / speedup("inlined_tbb", "inlined")),
+         "≥ 0.97×"],
+        ["tiny tasks returning `long` into a fresh vector (10M)", mps("tiny_long_joblib"),
+         mps("tiny_long_tbb"), "", times(ips("tiny_long_joblib") / ips("tiny_long_tbb")),
+         "≥ 0.5×"],
     ]
     for shape, what in (("linear", "cost linear in index (2000 tasks, 0-200 µs)"),
                         ("exponential", "cost exponential in index")):
         j, t = ms(f"imbalanced_{shape}_joblib"), ms(f"imbalanced_{shape}_tbb")
         rows.append([f"imbalanced, {what}", f"{j:.0f} ms", f"{t:.0f} ms", "",
                      f"{j / t:.2f}× time", "≤ 1.10×"])
+    j, t = ms("skewed_joblib"), ms("skewed_tbb")
+    rows.append(["imbalanced, inlined `work(i, i * 5)` (4,000 tasks)", f"{j:.0f} ms",
+                 f"{t:.0f} ms", "", f"{j / t:.2f}× time", "≤ 1.10×"])
+    for mode in ("generator", "generator_unordered"):
+        g, lst = ms(f"sleepy_{mode}"), ms("sleepy_list")
+        rows.append([f"`.{mode}()` vs list, 20 × 50 ms tasks at n_jobs = 2",
+                     f"{g:.0f} ms vs {lst:.0f} ms", "", "", f"{g / lst:.2f}× list time",
+                     "≤ 1.1×"])
     flat = ips("flat_tbb_task_group")
     rows += [
         ["flat submission of 1M tiny tasks (`thread_pool::run` vs `tbb::task_group::run`)",

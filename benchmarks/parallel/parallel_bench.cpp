@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <joblib/parallel.hpp>
 #include <ranges>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -138,6 +139,116 @@ void imbalanced_sequential(benchmark::State& state) {
     std::vector<double> out(imbalanced_n);
     for (int i = 0; i < imbalanced_n; ++i) out[static_cast<std::size_t>(i)] = burn(Cost(i));
     benchmark::DoNotOptimize(out.data());
+  }
+}
+
+// ---- tiny tasks returning long into a fresh vector: 10M, both sides allocate the result -------
+long tiny_long(int x) { return static_cast<long>(x) * 3 + 1; }
+void tiny_long_joblib(benchmark::State& state) {
+  for (auto _ : state) {
+    auto r = joblib::parallel({.n_jobs = -1})(std::views::iota(0, tiny_n) |
+                                              std::views::transform(joblib::delayed(tiny_long)));
+    benchmark::DoNotOptimize(r.data());
+  }
+  state.SetItemsProcessed(state.iterations() * tiny_n);
+}
+void tiny_long_tbb(benchmark::State& state) {
+  for (auto _ : state) {
+    std::vector<long> out(tiny_n);
+    tbb::parallel_for(tbb::blocked_range<int>(0, tiny_n), [&](const tbb::blocked_range<int>& r) {
+      for (int i = r.begin(); i < r.end(); ++i) out[static_cast<std::size_t>(i)] = tiny_long(i);
+    });
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * tiny_n);
+}
+
+// ---- an ordinary inlined body: 20k tasks of a 2,000-step sqrt chain (~13 us) ------------------
+// Unlike burn() (a separate function), the compiler inlines this body into each scheduler's
+// loop: what users write, and where a scheduler's loop can cost the body its registers.
+constexpr int inlined_n = 20'000;
+inline double sqrt_chain(int k, int steps) {
+  double x = k;
+  for (int s = 0; s < steps; ++s) x = std::sqrt(x + k);
+  return x;
+}
+void inlined_sequential(benchmark::State& state) {
+  for (auto _ : state) {
+    std::vector<double> out(inlined_n);
+    for (int i = 0; i < inlined_n; ++i) out[static_cast<std::size_t>(i)] = sqrt_chain(i, 2000);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * inlined_n);
+}
+void inlined_joblib(benchmark::State& state) {
+  for (auto _ : state) {
+    auto r = joblib::parallel({.n_jobs = -1})(
+        std::views::iota(0, inlined_n) |
+        std::views::transform(joblib::delayed([](int k) { return sqrt_chain(k, 2000); })));
+    benchmark::DoNotOptimize(r.data());
+  }
+  state.SetItemsProcessed(state.iterations() * inlined_n);
+}
+void inlined_tbb(benchmark::State& state) {
+  for (auto _ : state) {
+    std::vector<double> out(inlined_n);
+    tbb::parallel_for(0, inlined_n,
+                      [&](int i) { out[static_cast<std::size_t>(i)] = sqrt_chain(i, 2000); });
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * inlined_n);
+}
+
+// ---- imbalanced, inlined: work(i, i * 5) over 4,000 tasks (0 .. 20,000 sqrt steps) -----------
+constexpr int skewed_n = 4'000;
+void skewed_sequential(benchmark::State& state) {
+  for (auto _ : state) {
+    std::vector<double> out(skewed_n);
+    for (int i = 0; i < skewed_n; ++i) out[static_cast<std::size_t>(i)] = sqrt_chain(i, i * 5);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+void skewed_joblib(benchmark::State& state) {
+  for (auto _ : state) {
+    auto r = joblib::parallel({.n_jobs = -1})(
+        std::views::iota(0, skewed_n) |
+        std::views::transform(joblib::delayed([](int i) { return sqrt_chain(i, i * 5); })));
+    benchmark::DoNotOptimize(r.data());
+  }
+}
+void skewed_tbb(benchmark::State& state) {
+  for (auto _ : state) {
+    std::vector<double> out(skewed_n);
+    tbb::parallel_for(0, skewed_n,
+                      [&](int i) { out[static_cast<std::size_t>(i)] = sqrt_chain(i, i * 5); });
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+
+// ---- generators: 20 tasks of 50 ms (sleeps) on n_jobs = 2, as a list and as generators ---------
+constexpr int sleepy_n = 20;
+int sleepy(int i) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return i;
+}
+auto sleepy_calls() {
+  return std::views::iota(0, sleepy_n) | std::views::transform(joblib::delayed(sleepy));
+}
+void sleepy_list(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(joblib::parallel({.n_jobs = 2})(sleepy_calls()));
+}
+void sleepy_generator(benchmark::State& state) {
+  for (auto _ : state) {
+    long sum = 0;
+    for (int x : joblib::parallel({.n_jobs = 2}).generator(sleepy_calls())) sum += x;
+    benchmark::DoNotOptimize(sum);
+  }
+}
+void sleepy_generator_unordered(benchmark::State& state) {
+  for (auto _ : state) {
+    long sum = 0;
+    for (int x : joblib::parallel({.n_jobs = 2}).generator_unordered(sleepy_calls())) sum += x;
+    benchmark::DoNotOptimize(sum);
   }
 }
 
@@ -306,6 +417,17 @@ BENCHMARK(imbalanced_tbb<exponential_cost>)
     ->Name("imbalanced_exponential_tbb")
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+BENCHMARK(tiny_long_joblib)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(tiny_long_tbb)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(inlined_sequential)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(inlined_joblib)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(inlined_tbb)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(skewed_sequential)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(skewed_joblib)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(skewed_tbb)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(sleepy_list)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(sleepy_generator)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(sleepy_generator_unordered)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(flat_joblib_pool)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(flat_joblib_task_group)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(flat_tbb_task_group)->Unit(benchmark::kMillisecond)->UseRealTime();
