@@ -1,6 +1,7 @@
-// libFuzzer target: whole container files. Each input is written to a temp file and opened
-// with every read mode; the reader must either load everything or throw joblib::format_error
-// (checksum_error included), never crash, hang, read out of bounds or allocate without limit.
+// libFuzzer target: whole container files. Each input is read from memory (as joblib::loads
+// does) and written to a temp file and opened with every read mode; the reader must either
+// load everything or throw joblib::format_error (checksum_error included), never crash, hang,
+// read out of bounds or allocate without limit.
 // Checksums are also turned off in half of the runs so that mutated payloads reach the
 // decompressor, and a second copy of each input gets its superblock and index checksums
 // recomputed, so that mutations of the JSON index reach the index validation.
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,8 +49,23 @@ std::vector<std::uint8_t> fix_checksums(const std::uint8_t* data, std::size_t si
   return v;
 }
 
+// Asks for everything the reader can hand out.
+void read_everything(joblib::detail::container_reader& reader) {
+  (void)reader.value_stream();
+  for (std::size_t i = 0; i < reader.arrays().size(); ++i) (void)reader.get(i);
+}
+
 void run_reader(const std::uint8_t* data, std::size_t size) {
   using namespace joblib::detail;
+  for (const bool verify : {true, false}) {
+    try {
+      // libFuzzer's input is a heap block of exactly `size` bytes: ASan sees any read past it.
+      const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
+      container_reader reader(bytes, "<memory>", read_settings{{}, verify, 1});
+      read_everything(reader);
+    } catch (const joblib::format_error&) {
+    }
+  }
   const auto& path = scratch_file();
   {
     std::FILE* f = std::fopen(path.c_str(), "wb");
@@ -61,8 +78,7 @@ void run_reader(const std::uint8_t* data, std::size_t size) {
          {std::optional<map_access>{}, std::optional{map_access::copy_on_write}}) {
       try {
         container_reader reader(path, read_settings{mode, verify, 1});
-        (void)reader.value_stream();
-        for (std::size_t i = 0; i < reader.arrays().size(); ++i) (void)reader.get(i);
+        read_everything(reader);
       } catch (const joblib::format_error&) {
       }
     }

@@ -1,6 +1,7 @@
 // joblib-cpp: the exception hierarchy. Everything the library throws derives from
-// joblib::error, except I/O failures, which surface as std::filesystem::filesystem_error, and
-// exceptions thrown by user code, which propagate unchanged:
+// joblib::error, except I/O failures, which surface as std::filesystem::filesystem_error
+// (std::ios_base::failure for streams), and exceptions thrown by user code, which propagate
+// unchanged:
 //
 //   error
 //   ├── invalid_argument       misuse: a bad option, shape, index, or read-only misuse
@@ -38,7 +39,8 @@ struct invalid_argument : error {
 };
 
 /// Malformed, truncated or foreign input (a container file, a value stream). When the input is
-/// a file, path() names it; offset() is the byte position where the problem was found.
+/// a file, path() names it ("<memory>" or "<stream>" for a container read by loads or from a
+/// std::istream); offset() is the byte position where the problem was found.
 ///
 ///   try { auto v = joblib::load<std::vector<double>>("x.jl"); }
 ///   catch (const joblib::format_error& e) { std::cerr << e.what(); }

@@ -3,11 +3,15 @@
 // shuffled and zstd-compressed in parallel), everything else as one value stream, all of it
 // checksummed with XXH3, plus an index (CBOR) that tools read with joblib::inspect.
 // docs/FORMAT.md specifies the file; loading never runs code and checks every size it reads.
+// The same container also lives in memory (dumps / loads) or in a stream (dump / load with a
+// std::ostream / std::istream), byte for byte what dump writes to a file.
 //
 //   joblib::dump(model, "model.jl", {.compress = 3});
 //   auto m = joblib::load<model_t>("model.jl");
 //   auto big = joblib::load<joblib::ndarray<const double>>("big.jl", {.mmap =
 //   joblib::mmap_mode::r});
+//   std::vector<std::byte> bytes = joblib::dumps(model);
+//   auto again = joblib::loads<model_t>(bytes);
 #pragma once
 
 #include <zstd.h>
@@ -16,8 +20,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <istream>
 #include <memory>
 #include <optional>
+#include <ostream>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +32,8 @@
 #include "joblib/config.hpp"
 #include "joblib/errors.hpp"
 #include "joblib/persist/detail/reader.hpp"
+#include "joblib/persist/detail/sink.hpp"
+#include "joblib/persist/detail/stream_input.hpp"
 #include "joblib/persist/detail/writer.hpp"
 #include "joblib/serialize.hpp"
 
@@ -60,13 +69,14 @@ struct dump_options {
   nlohmann::json attributes = nlohmann::json::object();
   /// fsync the file and its directory before returning (survives power loss; slower). Without
   /// it a dump is still atomic against crashes of the process (readers see the old file or
-  /// the new one, never a mix), but after a power loss the new file may be empty.
+  /// the new one, never a mix), but after a power loss the new file may be empty. Files only:
+  /// dumps and stream dumps ignore it.
   bool durable = false;
 };
 
 /// Options of joblib::load (an aggregate: use designated initializers).
 struct load_options {
-  /// See mmap_mode.
+  /// See mmap_mode. Mapping needs a file: loads and stream loads accept only `none`.
   mmap_mode mmap = mmap_mode::none;
   /// Verify every checksum (and that padding is zero) before using the bytes. Raw arrays in
   /// mmap modes are not read at load, so their stripe checksums are not checked there.
@@ -74,12 +84,13 @@ struct load_options {
   /// Threads that decompress chunks and read raw arrays; 0: every CPU this process may use.
   std::size_t threads = 0;
   /// Open `file` through a symbolic link at its last component. False refuses one
-  /// (joblib::format_error), as joblib::memory does for its entries.
+  /// (joblib::format_error), as joblib::memory does for its entries. Files only.
   bool follow_symlinks = true;
 };
 
 namespace detail {
 
+/// Checks `o` for every dump entry point (file, bytes, stream) before anything is written.
 inline write_settings to_write_settings(const dump_options& o) {
   if (o.compress < ZSTD_minCLevel() || o.compress > ZSTD_maxCLevel()) {
     throw invalid_argument("joblib::dump: compress = " + std::to_string(o.compress) +
@@ -117,6 +128,65 @@ inline read_settings to_read_settings(const load_options& o) {
   s.threads = o.threads;
   s.links = o.follow_symlinks ? symlinks::follow : symlinks::refuse;
   return s;
+}
+
+/// What stands for the path in errors about input in memory or from a stream.
+inline constexpr std::string_view memory_input_name = "<memory>";
+inline constexpr std::string_view stream_input_name = "<stream>";
+
+/// Settings for a container in memory: refuses mmap modes, naming the entry point `who`.
+inline read_settings to_memory_read_settings(const load_options& o, std::string_view who) {
+  if (o.mmap != mmap_mode::none) {
+    throw invalid_argument(std::string(who) +
+                           ": mmap needs a file (mmap_mode::r, r_plus and c map one); bytes "
+                           "and streams load with mmap_mode::none");
+  }
+  return to_read_settings(o);
+}
+
+/// Writes `value` through `writer` (every dump entry point); returns the container's size.
+template <class T>
+std::uint64_t write_container(const T& value, container_writer& writer,
+                              const dump_options& options) {
+  std::vector<std::byte> stream;
+  write_value(value, stream, &writer);
+  return writer.finish(type_signature<T>(), stream, options.attributes);
+}
+
+/// Reads the value `reader` holds as a T (every load entry point).
+template <class T>
+T read_container(container_reader& reader, mmap_mode mmap) {
+  if (mmap == mmap_mode::r && contains_writable_ndarray<T>()) {
+    throw invalid_argument(read_only_misuse_message);
+  }
+  const std::string_view expected = joblib::type_signature<T>();
+  if (reader.type_signature() != expected) {
+    throw type_mismatch_error(std::string(expected), reader.type_signature(),
+                              reader.path().string());
+  }
+  T value{};
+  read_value(value, reader.value_stream(), &reader);
+  return value;
+}
+
+/// inspect()'s answer for an opened container.
+inline nlohmann::json describe(container_reader& reader) {
+  nlohmann::json index = reader.index();
+  index["file_size"] = reader.file_size();
+  auto& arrays = index["arrays"];
+  for (std::size_t i = 0; i < reader.arrays().size(); ++i) {
+    const auto& a = reader.arrays()[i];
+    std::uint64_t stored = a.chunked ? 0 : a.nbytes;
+    bool any_zstd = false;
+    bool any_raw = false;
+    for (const auto& c : a.chunks) {
+      stored += c.stored_size;
+      (c.codec == chunk_codec::zstd ? any_zstd : any_raw) = true;
+    }
+    arrays[i]["stored_size"] = stored;
+    arrays[i]["codec"] = !any_zstd ? "raw" : any_raw ? "zstd+raw" : "zstd";
+  }
+  return index;
 }
 
 }  // namespace detail
@@ -172,17 +242,7 @@ class container_file {
   /// Reads the stored value as a T, as joblib::load does (same checks, same exceptions).
   template <class T>
   T load() {
-    if (options_.mmap == mmap_mode::r && detail::contains_writable_ndarray<T>()) {
-      throw invalid_argument(detail::read_only_misuse_message);
-    }
-    const std::string_view expected = joblib::type_signature<T>();
-    if (type_signature() != expected) {
-      throw type_mismatch_error(std::string(expected), std::string(type_signature()),
-                                path().string());
-    }
-    T value{};
-    detail::read_value(value, reader_->value_stream(), reader_.get());
-    return value;
+    return detail::read_container<T>(*reader_, options_.mmap);
   }
 
  private:
@@ -206,9 +266,46 @@ class container_file {
 template <class T>
 std::uint64_t dump(const T& value, const std::filesystem::path& file, dump_options options = {}) {
   detail::container_writer writer(file, detail::to_write_settings(options));
-  std::vector<std::byte> stream;
-  detail::write_value(value, stream, &writer);
-  return writer.finish(type_signature<T>(), stream, options.attributes);
+  return detail::write_container(value, writer, options);
+}
+
+/// Writes `value` as a container to `out`, from its current position: the bytes dump() would
+/// write to a file, and what load(std::istream&) reads back. The container is written as it
+/// is produced (arrays are not gathered in memory first). Returns the number of bytes written.
+///
+/// Throws std::ios_base::failure when `out` is not good at the start or fails while being
+/// written or flushed (badbit or failbit; the stream then holds part of a container), what
+/// dump() throws for invalid options (checked before anything is written) or values, and
+/// whatever serializing `value` throws. `options.durable` does not apply. Thread safety: one
+/// thread at a time per stream (the library writes to it from its own pool threads, one at a
+/// time, while the call runs).
+///
+///   std::ofstream out("model.jl", std::ios::binary);
+///   joblib::dump(model, out, {.compress = 3});
+template <class T>
+std::uint64_t dump(const T& value, std::ostream& out, dump_options options = {}) {
+  const detail::write_settings settings = detail::to_write_settings(options);
+  detail::ostream_sink sink(out);
+  detail::container_writer writer(sink, settings);
+  return detail::write_container(value, writer, options);
+}
+
+/// Returns the container dump() would write to a file for the same value and options, byte
+/// for byte, built in memory (no temporary file): what joblib::loads reads, and what travels
+/// between processes. Array data is copied once into the result (compressed when asked).
+///
+/// Throws what dump() throws, except I/O errors (there is no I/O); `options.durable` does not
+/// apply. Thread safety: concurrent calls are safe.
+///
+///   std::vector<std::byte> bytes = joblib::dumps(std::vector<double>(1000, 1.0));
+template <class T>
+std::vector<std::byte> dumps(const T& value, dump_options options = {}) {
+  const detail::write_settings settings = detail::to_write_settings(options);
+  std::vector<std::byte> out;
+  detail::vector_sink sink(out);
+  detail::container_writer writer(sink, settings);
+  detail::write_container(value, writer, options);
+  return out;
 }
 
 /// Reads a value of type T from `file`.
@@ -229,6 +326,45 @@ T load(const std::filesystem::path& file, load_options options = {}) {
   return container_file(file, options).template load<T>();
 }
 
+/// Reads a value of type T from a container held in memory (what dumps returns, or the bytes
+/// of a container file), with every check load() makes of a file: checksums, and sizes
+/// bounded by the input, so that hostile bytes give a joblib::format_error naming "<memory>"
+/// and the offset, never a crash or an unbounded allocation. Arrays are read straight from
+/// `bytes` into the result (one copy); `bytes` need not be aligned and is not needed once
+/// loads returns.
+///
+/// Throws joblib::invalid_argument for an mmap mode other than none ("mmap needs a file"),
+/// and otherwise what load() throws, without the I/O errors. Thread safety: concurrent loads,
+/// even of the same bytes, are safe.
+///
+///   auto v = joblib::loads<std::vector<double>>(bytes);
+template <class T>
+T loads(std::span<const std::byte> bytes, load_options options = {}) {
+  detail::container_reader reader(bytes, detail::memory_input_name,
+                                  detail::to_memory_read_settings(options, "joblib::loads"));
+  return detail::read_container<T>(reader, options.mmap);
+}
+
+/// Reads a value of type T from `in`, from its current position to its end (a container's
+/// index is at its end, so one stream holds one container; eofbit is set afterwards). The
+/// stream is read in bounded steps into memory, never trusting a size the stream claims, then
+/// loaded as loads() does; errors name "<stream>" and the offset from where reading started.
+///
+/// Throws joblib::invalid_argument for an mmap mode other than none (before reading),
+/// std::ios_base::failure when `in` is not good at the start, whatever the stream buffer
+/// throws (badbit is set), and what loads() throws (a stream that ends early is a truncated
+/// container: joblib::format_error). Thread safety: one thread at a time per stream.
+///
+///   std::ifstream in("model.jl", std::ios::binary);
+///   auto m = joblib::load<model_t>(in);
+template <class T>
+T load(std::istream& in, load_options options = {}) {
+  const detail::read_settings settings = detail::to_memory_read_settings(options, "joblib::load");
+  const detail::stream_bytes bytes = detail::read_stream(in);
+  detail::container_reader reader(bytes.view(), detail::stream_input_name, settings);
+  return detail::read_container<T>(reader, options.mmap);
+}
+
 /// The index of a container, for tools: {"format", "version", "type", "attributes", "value",
 /// "arrays": [{"dtype", "shape", "nbytes", "layout", "codec", "stored_size", ...}],
 /// "file_size"}. Checks the superblock, trailer, index checksum and layout (not the data).
@@ -238,22 +374,16 @@ T load(const std::filesystem::path& file, load_options options = {}) {
 ///   std::cout << joblib::inspect("model.jl").dump(2);
 inline nlohmann::json inspect(const std::filesystem::path& file) {
   detail::container_reader reader(file, detail::read_settings{});
-  nlohmann::json index = reader.index();
-  index["file_size"] = reader.file_size();
-  auto& arrays = index["arrays"];
-  for (std::size_t i = 0; i < reader.arrays().size(); ++i) {
-    const auto& a = reader.arrays()[i];
-    std::uint64_t stored = a.chunked ? 0 : a.nbytes;
-    bool any_zstd = false;
-    bool any_raw = false;
-    for (const auto& c : a.chunks) {
-      stored += c.stored_size;
-      (c.codec == detail::chunk_codec::zstd ? any_zstd : any_raw) = true;
-    }
-    arrays[i]["stored_size"] = stored;
-    arrays[i]["codec"] = !any_zstd ? "raw" : any_raw ? "zstd+raw" : "zstd";
-  }
-  return index;
+  return detail::describe(reader);
+}
+
+/// inspect() for a container held in memory ("file_size" is then its size); errors name
+/// "<memory>".
+///
+///   std::cout << joblib::inspect(joblib::dumps(model))["type"];
+inline nlohmann::json inspect(std::span<const std::byte> bytes) {
+  detail::container_reader reader(bytes, detail::memory_input_name, detail::read_settings{});
+  return detail::describe(reader);
 }
 
 JOBLIB_END_NAMESPACE

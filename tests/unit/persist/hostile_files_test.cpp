@@ -1,7 +1,8 @@
 // Hostile files: what an attacker (or a broken disk) can put in front of joblib::load must
 // give a typed error at once, within bounded memory: never a hang, an unbounded allocation or
 // a bad_alloc. The files are built piece by piece with valid checksums, so that every check
-// behind the checksums is reached.
+// behind the checksums is reached. The same bytes in memory (joblib::loads, what the process
+// backends receive) get the same checks.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,12 +14,14 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "catch.hpp"
 #include "child_process.hpp"
+#include "file_bytes.hpp"
 #include "joblib/persist.hpp"
 #include "temp_dir.hpp"
 
@@ -110,12 +113,24 @@ std::vector<std::byte> zstd_frame_of_zeros(std::uint64_t size) {
   return out;
 }
 
+std::vector<std::byte> bytes_of(const fs::path& path) {
+  const std::vector<char> chars = test::read_all(path);
+  const auto bytes = std::as_bytes(std::span(chars));
+  return {bytes.begin(), bytes.end()};
+}
+
+// Loads `path` in a child whose memory is capped: as a file, or from its bytes with loads.
 template <class T>
-int load_in_limited_child(const fs::path& path) {
+int load_in_limited_child(const fs::path& path, bool from_memory = false) {
   return test::in_child([&] {
+    const std::vector<std::byte> bytes = from_memory ? bytes_of(path) : std::vector<std::byte>{};
     if (test::address_space_limits_work) test::limit_address_space(load_budget);
     try {
-      (void)joblib::load<T>(path, {.threads = 1});
+      if (from_memory) {
+        (void)joblib::loads<T>(bytes, {.threads = 1});
+      } else {
+        (void)joblib::load<T>(path, {.threads = 1});
+      }
       return 1;  // loaded: the test wanted a format_error
     } catch (const joblib::format_error&) {
       return 0;
@@ -171,6 +186,10 @@ TEST_CASE("an array named twice by the value stream is refused, within bounded m
   REQUIRE_THROWS_WITH(joblib::load<std::vector<std::vector<double>>>(path),
                       Catch::Contains("names array 0 twice"));
   REQUIRE(load_in_limited_child<std::vector<std::vector<double>>>(path) == 0);
+  REQUIRE_THROWS_WITH(
+      joblib::loads<std::vector<std::vector<double>>>(bytes_of(path)),
+      Catch::Contains("<memory> at offset") && Catch::Contains("names array 0 twice"));
+  REQUIRE(load_in_limited_child<std::vector<std::vector<double>>>(path, true) == 0);
 }
 
 TEST_CASE("a value stream claiming far more than it stores is refused before allocating") {
@@ -189,8 +208,11 @@ TEST_CASE("a value stream claiming far more than it stores is refused before all
   const auto started = std::chrono::steady_clock::now();
   REQUIRE_THROWS_WITH(joblib::load<std::vector<std::string>>(path),
                       Catch::Contains("expands at most"));
+  REQUIRE_THROWS_WITH(joblib::loads<std::vector<std::string>>(bytes_of(path)),
+                      Catch::Contains("expands at most"));
   REQUIRE(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
   REQUIRE(load_in_limited_child<std::vector<std::string>>(path) == 0);
+  REQUIRE(load_in_limited_child<std::vector<std::string>>(path, true) == 0);
 
   // Within the ratio, a frame that does not declare the size of the index is refused before
   // the buffer exists.
@@ -204,6 +226,8 @@ TEST_CASE("a value stream claiming far more than it stores is refused before all
                                   {"xxh3", checksum64(small)}},
                                  nlohmann::json::array()));
   REQUIRE_THROWS_WITH(joblib::load<std::vector<std::string>>(path),
+                      Catch::Contains("does not declare the expected size"));
+  REQUIRE_THROWS_WITH(joblib::loads<std::vector<std::string>>(bytes_of(path)),
                       Catch::Contains("does not declare the expected size"));
 }
 
@@ -245,12 +269,16 @@ TEST_CASE("a 3 MiB file claiming a 100 GiB array gives format_error, not bad_all
   REQUIRE_THROWS_WITH(joblib::load<joblib::ndarray<double>>(path),
                       Catch::Contains("does not declare the expected size"));
   REQUIRE(load_in_limited_child<joblib::ndarray<double>>(path) == 0);
+  REQUIRE_THROWS_WITH(joblib::loads<joblib::ndarray<double>>(bytes_of(path)),
+                      Catch::Contains("does not declare the expected size"));
+  REQUIRE(load_in_limited_child<joblib::ndarray<double>>(path, true) == 0);
 
   // Valid frames and checksums (100 GiB of zeros, really): more than the process can get is
   // still a format_error naming the file, never a bad_alloc escaping.
   build(zstd_frame_of_zeros(chunk));
   REQUIRE(fs::file_size(path) < (std::uint64_t{4} << 20));
   REQUIRE(load_in_limited_child<joblib::ndarray<double>>(path) == 0);
+  REQUIRE(load_in_limited_child<joblib::ndarray<double>>(path, true) == 0);
 }
 
 TEST_CASE("a sparse hole between blobs is refused from the index alone") {
@@ -269,4 +297,12 @@ TEST_CASE("a sparse hole between blobs is refused from the index alone") {
   REQUIRE_THROWS_WITH(joblib::load<std::vector<std::string>>(path), Catch::Contains("a gap of"));
   REQUIRE_THROWS_AS(joblib::inspect(path), joblib::format_error);
   REQUIRE(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+
+  // In memory a gap is zeros, not a hole, and still refused: 8 KiB, twice a writer's padding.
+  const std::uint64_t near = 64 + 8192;
+  write_container_file(path, {{near, stream}},
+                       index_for("vector<str>", raw_value(near, stream), nlohmann::json::array()));
+  REQUIRE_THROWS_WITH(joblib::loads<std::vector<std::string>>(bytes_of(path)),
+                      Catch::Contains("a gap of"));
+  REQUIRE_THROWS_AS(joblib::inspect(bytes_of(path)), joblib::format_error);
 }

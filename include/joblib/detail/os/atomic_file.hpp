@@ -118,22 +118,6 @@ class atomic_file {
     }
   }
 
-  /// Appends `count` zero bytes (alignment padding).
-  void write_zeros(std::size_t count) {
-    static constexpr std::byte zeros[4096]{};
-    while (count != 0) {
-      const std::size_t n = count < sizeof zeros ? count : sizeof zeros;
-      write(std::span<const std::byte>(zeros, n));
-      count -= n;
-    }
-  }
-
-  /// Pads with zeros up to the next multiple of `alignment` (a power of two).
-  void align_to(std::uint64_t alignment) {
-    const std::uint64_t rem = size_ & (alignment - 1);
-    if (rem != 0) write_zeros(static_cast<std::size_t>(alignment - rem));
-  }
-
   /// Bytes written so far (the offset of the next write).
   std::uint64_t size() const noexcept { return size_; }
 

@@ -1,10 +1,12 @@
 // joblib-cpp internals: the container reader, an array_source.
 //
-// It maps the file (or reads a small one), checks superblock, trailer and index checksum,
-// validates the index (validate.hpp) and, when verifying, that every byte outside the blobs is
-// zero padding, all before handing out anything. Arrays are then served by id: views of the
-// mapping in mmap modes, or buffers filled by parallel preads / decompression on the
-// library's pool, each blob checked against its checksums first.
+// It reads one span of bytes: a mapped file (or a small one read whole), or a container held
+// in memory (joblib::loads, a stream read whole). It checks superblock, trailer and index
+// checksum, validates the index (validate.hpp) and, when verifying, that every byte outside
+// the blobs is zero padding, all before handing out anything. Arrays are then served by id:
+// views of the mapping in mmap modes, raw arrays of in-memory input lent in place for the
+// value reader to copy, or buffers filled by parallel preads / decompression on the library's
+// pool; each blob is checked against its checksums first.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -66,33 +68,17 @@ class container_reader final : public array_source {
 
   container_reader(std::shared_ptr<mapped_file> file, const std::filesystem::path& path,
                    read_settings settings)
-      : path_(path), settings_(settings), file_(std::move(file)) {
-    const std::span<const std::byte> bytes = file_->bytes();
-    superblock_ = decode_superblock(bytes, path_);
-    const trailer t = decode_trailer(bytes, path_);
-    const auto index_bytes = bytes.subspan(t.index_offset, t.index_size);
-    if (checksum64(index_bytes) != t.index_checksum) {
-      throw checksum_error(path_, t.index_offset, "index checksum mismatch");
-    }
-    index_bytes_ = index_bytes;
-    index_offset_ = t.index_offset;
-    container_layout layout =
-        validate_index(parse_index_model(index_bytes, encoding(), path_, t.index_offset),
-                       superblock_, t, file_->size(), path_);
-    if (settings_.verify) check_padding(bytes, layout.regions, path_);
-    type_ = std::move(layout.type);
-    value_ = layout.value;
-    arrays_ = std::move(layout.arrays);
-    text_attributes_ = std::move(layout.text_attributes);
-    handed_out_.assign(arrays_.size(), false);
-    if (settings_.mapping == map_access::read_write && layout.has_raw_arrays &&
-        (superblock_.flags & flag_raw_modified) == 0) {
-      // Writes through this mapping would make the stripe checksums stale: say so in the file
-      // before handing out a writable view, so later verified loads do not report corruption.
-      superblock_.flags |= flag_raw_modified;
-      const auto sb = encode_superblock(superblock_);
-      std::memcpy(file_->bytes().data(), sb.data(), sb.size());
-    }
+      : path_(path), settings_(settings), file_(std::move(file)), bytes_(file_->bytes()) {
+    open();
+  }
+
+  /// Reads a container held in memory; `bytes` must outlive the reader and what it hands out
+  /// (arrays are lent, see get()). `name` stands for the path in errors ("<memory>"). Mapping
+  /// needs a file: settings.mapping must be empty.
+  container_reader(std::span<const std::byte> bytes, std::string_view name, read_settings settings)
+      : path_(name), settings_(settings), bytes_(bytes) {
+    if (settings_.mapping) throw invalid_argument("joblib: mmap needs a file");
+    open();
   }
 
   /// The validated index as a DOM, attributes included (parsed on first use).
@@ -112,15 +98,15 @@ class container_reader final : public array_source {
   /// The superblock as read.
   const superblock& header() const noexcept { return superblock_; }
   const std::filesystem::path& path() const noexcept { return path_; }
-  std::uint64_t file_size() const noexcept { return file_->size(); }
-  /// The open file's descriptor (valid while the reader lives).
-  int fd() const noexcept { return file_->fd(); }
+  /// The container's size in bytes.
+  std::uint64_t file_size() const noexcept { return bytes_.size(); }
+  /// The open file's descriptor (valid while the reader lives); -1 for input in memory.
+  int fd() const noexcept { return file_ ? file_->fd() : -1; }
 
   /// The value stream, checksum-verified and decompressed. Each call starts a new reading of
   /// the value: the arrays may be asked for again.
   std::span<const std::byte> value_stream() {
-    const std::span<const std::byte> stored =
-        std::span<const std::byte>(file_->bytes()).subspan(value_.offset, value_.stored_size);
+    const std::span<const std::byte> stored = bytes_.subspan(value_.offset, value_.stored_size);
     if (settings_.verify && checksum64(stored) != value_.checksum) {
       throw checksum_error(path_, value_.offset, "value stream checksum mismatch");
     }
@@ -165,6 +151,14 @@ class container_reader final : public array_source {
       out.keep_alive = file_;
       return out;
     }
+    if (!a.chunked && !file_) {
+      // Input in memory lives only as long as the load: the array is checked in place and lent
+      // to the value reader, which copies it once into its destination.
+      load_raw(a, {});
+      out.bytes = std::span(const_cast<std::byte*>(bytes_.data()) + a.offset, a.nbytes);
+      out.borrowed = true;
+      return out;
+    }
     const bool checked_early = a.chunked && check_chunks_before_allocating(a);
     auto buffer = allocate_declared(a.nbytes, a.chunked ? a.chunks.front().offset : a.offset);
     const std::span<std::byte> dst(buffer.get(), a.nbytes);
@@ -188,18 +182,53 @@ class container_reader final : public array_source {
   const std::vector<array_entry>& arrays() const noexcept { return arrays_; }
 
  private:
+  // Checks everything but the blobs' own bytes (see the header comment).
+  void open() {
+    superblock_ = decode_superblock(bytes_, path_);
+    const trailer t = decode_trailer(bytes_, path_);
+    const auto index_bytes = bytes_.subspan(t.index_offset, t.index_size);
+    if (checksum64(index_bytes) != t.index_checksum) {
+      throw checksum_error(path_, t.index_offset, "index checksum mismatch");
+    }
+    index_bytes_ = index_bytes;
+    index_offset_ = t.index_offset;
+    container_layout layout =
+        validate_index(parse_index_model(index_bytes, encoding(), path_, t.index_offset),
+                       superblock_, t, bytes_.size(), path_);
+    if (settings_.verify) check_padding(bytes_, layout.regions, path_);
+    type_ = std::move(layout.type);
+    value_ = layout.value;
+    arrays_ = std::move(layout.arrays);
+    text_attributes_ = std::move(layout.text_attributes);
+    handed_out_.assign(arrays_.size(), false);
+    if (settings_.mapping == map_access::read_write && layout.has_raw_arrays &&
+        (superblock_.flags & flag_raw_modified) == 0) {
+      // Writes through this mapping would make the stripe checksums stale: say so in the file
+      // before handing out a writable view, so later verified loads do not report corruption.
+      superblock_.flags |= flag_raw_modified;
+      const auto sb = encode_superblock(superblock_);
+      std::memcpy(file_->bytes().data(), sb.data(), sb.size());
+    }
+  }
+
+  // A raw array, stripe by stripe on the pool: read from the file into `dst` with pread (no
+  // mapping page faults), or for input in memory (`dst` empty) looked at in place; each stripe
+  // is checksummed while it is hot in cache.
   void load_raw(const array_entry& a, std::span<std::byte> dst) {
     const bool check = settings_.verify && (superblock_.flags & flag_raw_modified) == 0;
+    if (!file_ && !check) return;
     const std::size_t stripe = a.stripe_size;
     const std::size_t stripes = a.stripe_sums.size();
-    // Each task reads one stripe with pread (no mapping page faults) and checksums it while it
-    // is hot in cache; stripes spread over the threads.
     thread_pool::global().parallel_for(
         std::size_t{0}, stripes,
         [&](std::size_t s) {
           const std::size_t begin = s * stripe;
-          const auto part = dst.subspan(begin, std::min<std::size_t>(stripe, dst.size() - begin));
-          file_->pread_exact(a.offset + begin, part);
+          const std::size_t size = std::min<std::size_t>(stripe, a.nbytes - begin);
+          std::span<const std::byte> part = bytes_.subspan(a.offset + begin, size);
+          if (file_) {
+            file_->pread_exact(a.offset + begin, dst.subspan(begin, size));
+            part = dst.subspan(begin, size);
+          }
           if (check && checksum64(part) != a.stripe_sums[s]) {
             throw checksum_error(path_, a.offset + begin, "array stripe checksum mismatch");
           }
@@ -207,10 +236,6 @@ class container_reader final : public array_source {
         static_cast<unsigned>(codec_threads(settings_.threads, stripes)));
   }
 
-  // Every chunk's frame header declares its size (cheap: a header each); and when the array
-  // would take more memory than max(unverified_allocation_limit, max_unverified_ratio x its
-  // stored bytes), every chunk's checksum holds too, all before the array's buffer exists.
-  // Returns whether the checksums were checked (they are then not checked again).
   // A buffer for `size` bytes the file declares at `offset`. More than this process can get
   // (the file declares what no memory holds) is a format_error naming the file, like every
   // other problem a file can cause, rather than a bad_alloc from deep inside a load.
@@ -224,8 +249,12 @@ class container_reader final : public array_source {
     }
   }
 
+  // Every chunk's frame header declares its size (cheap: a header each); and when the array
+  // would take more memory than max(unverified_allocation_limit, max_unverified_ratio x its
+  // stored bytes), every chunk's checksum holds too, all before the array's buffer exists.
+  // Returns whether the checksums were checked (they are then not checked again).
   bool check_chunks_before_allocating(const array_entry& a) {
-    const std::span<const std::byte> file = file_->bytes();
+    const std::span<const std::byte> file = bytes_;
     std::uint64_t stored = 0;
     for (const chunk_entry& c : a.chunks) {
       check_stored_chunk(file.subspan(c.offset, c.stored_size), c.codec, c.raw_size, path_,
@@ -246,7 +275,7 @@ class container_reader final : public array_source {
   void load_chunked(const array_entry& a, std::span<std::byte> dst, bool checksums_checked) {
     const std::size_t workers = codec_threads(settings_.threads, a.chunks.size());
     std::vector<chunk_worker> state(workers);
-    const std::span<const std::byte> file = file_->bytes();
+    const std::span<const std::byte> file = bytes_;
     thread_pool::global().parallel_for(
         std::size_t{0}, a.chunks.size(),
         [&](std::size_t i, unsigned w) {
@@ -274,9 +303,10 @@ class container_reader final : public array_source {
 
   std::filesystem::path path_;
   read_settings settings_;
-  std::shared_ptr<mapped_file> file_;
+  std::shared_ptr<mapped_file> file_;  // null for input in memory
+  std::span<const std::byte> bytes_;   // the whole container: file_'s bytes or the input
   superblock superblock_;
-  std::span<const std::byte> index_bytes_;  // inside file_
+  std::span<const std::byte> index_bytes_;  // inside bytes_
   std::uint64_t index_offset_ = 0;
   std::optional<nlohmann::json> index_dom_;
   std::string type_;

@@ -2,8 +2,9 @@
 //
 // It streams: the superblock first, then each array node as put() receives it (raw and
 // stripe-checksummed, or chunked and compressed in parallel on the library's pool), then the
-// value stream, then the index (CBOR) and the trailer; everything goes to an atomic_file that
-// is renamed into place at the end (docs/FORMAT.md).
+// value stream, then the index (CBOR) and the trailer (docs/FORMAT.md). Everything goes to a
+// byte_sink (sink.hpp): a file renamed into place at the end, a byte vector or an ostream; the
+// bytes do not depend on which.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,12 +21,12 @@
 #include <vector>
 
 #include "joblib/config.hpp"
-#include "joblib/detail/os/atomic_file.hpp"
 #include "joblib/errors.hpp"
 #include "joblib/parallel/thread_pool.hpp"
 #include "joblib/persist/detail/checksum.hpp"
 #include "joblib/persist/detail/chunk_codec.hpp"
 #include "joblib/persist/detail/format.hpp"
+#include "joblib/persist/detail/sink.hpp"
 #include "joblib/serialize/detail/array_node.hpp"
 
 JOBLIB_BEGIN_NAMESPACE
@@ -37,20 +39,25 @@ struct write_settings {
   std::size_t chunk_size = std::size_t{1} << 20;
   std::size_t stripe_size = std::size_t{1} << 20;  // checksum stripes of raw arrays
   std::size_t threads = 0;                         // 0: all hardware threads
-  bool durable = false;                            // fsync file and directory
+  bool durable = false;                            // files: fsync file and directory
 };
 
 /// Writes one container; use put() (through write_value) then finish().
 class container_writer final : public array_sink {
  public:
+  /// Writes to `path` (a temporary file renamed into place by finish()).
   container_writer(const std::filesystem::path& path, write_settings settings)
-      : path_(path), settings_(settings), file_(path, settings.durable) {
-    if (settings_.chunk_size == 0 || settings_.chunk_size > max_chunk_size) {
-      throw invalid_argument("joblib::dump: chunk_size must be in [1, 2^30]");
-    }
-    if (settings_.stripe_size == 0) settings_.stripe_size = std::size_t{1} << 20;
-    const auto sb = encode_superblock(superblock{});
-    file_.write(sb);
+      : settings_(checked(settings)),
+        own_file_(std::in_place, path, settings.durable),
+        out_(*own_file_) {
+    start();
+  }
+
+  /// Writes to `sink`, which must outlive the writer; finish() commits it. Nothing reaches the
+  /// sink when the settings are invalid.
+  container_writer(byte_sink& sink, write_settings settings)
+      : settings_(checked(settings)), out_(sink) {
+    start();
   }
 
   std::uint64_t put(const array_out& array) override {
@@ -81,8 +88,8 @@ class container_writer final : public array_sink {
     return arrays_.size() - 1;
   }
 
-  /// Writes the value stream, the index and the trailer, then renames the file into place.
-  /// Returns the file's size.
+  /// Writes the value stream, the index and the trailer, then commits the sink (renames the
+  /// file into place). Returns the container's size.
   std::uint64_t finish(std::string_view type_signature, std::span<const std::byte> value_stream,
                        const nlohmann::json& attributes) {
     nlohmann::json index;
@@ -92,25 +99,37 @@ class container_writer final : public array_sink {
     index["attributes"] = attributes.is_null() ? nlohmann::json::object() : attributes;
     index["value"] = put_value_stream(value_stream);
     index["arrays"] = std::move(arrays_);
-    file_.align_to(blob_alignment);
+    out_.align_to(blob_alignment);
     const std::vector<std::uint8_t> encoded = nlohmann::json::to_cbor(index);
     const auto bytes = std::as_bytes(std::span(encoded));
     trailer t;
-    t.index_offset = file_.size();
+    t.index_offset = out_.size();
     t.index_size = bytes.size();
     t.index_checksum = checksum64(bytes);
-    file_.write(bytes);
+    out_.write(bytes);
     const auto tr = encode_trailer(t);
-    file_.write(tr);
-    file_.commit();
-    return file_.size();
+    out_.write(tr);
+    out_.commit();
+    return out_.size();
   }
 
  private:
+  static write_settings checked(write_settings s) {
+    if (s.chunk_size == 0 || s.chunk_size > max_chunk_size) {
+      throw invalid_argument("joblib::dump: chunk_size must be in [1, 2^30]");
+    }
+    if (s.stripe_size == 0) s.stripe_size = std::size_t{1} << 20;
+    return s;
+  }
+
+  void start() {
+    const auto sb = encode_superblock(superblock{});
+    out_.write(sb);
+  }
   void put_raw(std::span<const std::byte> bytes, nlohmann::json& node) {
-    file_.align_to(bytes.size() >= page_align_threshold ? page_alignment : blob_alignment);
-    const std::uint64_t offset = file_.size();
-    file_.reserve(bytes.size());
+    out_.align_to(bytes.size() >= page_align_threshold ? page_alignment : blob_alignment);
+    const std::uint64_t offset = out_.size();
+    out_.reserve(bytes.size());
     const std::size_t stripe = settings_.stripe_size;
     const std::size_t stripes = (bytes.size() + stripe - 1) / stripe;
     std::vector<std::uint64_t> sums(stripes);
@@ -119,7 +138,7 @@ class container_writer final : public array_sink {
     // more than it saves (small cache entries), and the pool is not touched at all.
     auto task = [&](std::size_t which) {
       if (which == 0) {
-        file_.write(bytes);
+        out_.write(bytes);
       } else {
         for (std::size_t s = 0; s < stripes; ++s) {
           const std::size_t begin = s * stripe;
@@ -160,7 +179,7 @@ class container_writer final : public array_sink {
     std::vector<slot> slots[2];
     slots[0].resize(std::min(window, chunks));
     slots[1].resize(std::min(window, chunks));
-    file_.align_to(blob_alignment);
+    out_.align_to(blob_alignment);
     nlohmann::json table = nlohmann::json::array();
     auto compress = [&](std::size_t first, std::vector<slot>& into) {
       const std::size_t n = std::min(window, chunks - first);
@@ -186,15 +205,15 @@ class container_writer final : public array_sink {
                             ? from[i].stored.size()
                             : std::min(chunk, bytes.size() - (first + i) * chunk);
       }
-      file_.reserve(window_bytes);
+      out_.reserve(window_bytes);
       for (std::size_t i = 0; i < n; ++i) {
         const std::size_t begin = (first + i) * chunk;
         const auto in = bytes.subspan(begin, std::min(chunk, bytes.size() - begin));
         const auto& s = from[i];
         const std::span<const std::byte> out =
             s.codec == chunk_codec::zstd ? std::span<const std::byte>(s.stored) : in;
-        table.push_back({file_.size(), out.size(), static_cast<int>(s.codec), s.sum});
-        file_.write(out);
+        table.push_back({out_.size(), out.size(), static_cast<int>(s.codec), s.sum});
+        out_.write(out);
       }
     };
     compress(0, slots[0]);
@@ -220,7 +239,7 @@ class container_writer final : public array_sink {
   }
 
   nlohmann::json put_value_stream(std::span<const std::byte> stream) {
-    file_.align_to(blob_alignment);
+    out_.align_to(blob_alignment);
     chunk_worker worker;
     chunk_codec codec = worker.encode(stream, settings_.level, 1);
     std::span<const std::byte> stored = worker.stored();
@@ -229,18 +248,18 @@ class container_writer final : public array_sink {
       stored = stream;
     }
     nlohmann::json v;
-    v["offset"] = file_.size();
+    v["offset"] = out_.size();
     v["stored_size"] = stored.size();
     v["size"] = stream.size();
     v["codec"] = std::string(codec_name(codec));
     v["xxh3"] = checksum64(stored);
-    file_.write(stored);
+    out_.write(stored);
     return v;
   }
 
-  std::filesystem::path path_;
   write_settings settings_;
-  atomic_file file_;
+  std::optional<file_sink> own_file_;  // when writing to a path
+  byte_sink& out_;
   nlohmann::json arrays_ = nlohmann::json::array();
   std::vector<chunk_worker> workers_;
 };

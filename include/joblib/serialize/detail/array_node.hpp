@@ -136,7 +136,9 @@ class array_sink {
 /// valid as long as `keep_alive` (the mapping or buffer that holds it) lives. `owned` says the
 /// buffer was made for this array alone (not a view of a mapping). `read_only` is true for
 /// every array of a source opened read-only (mmap_mode::r): only a read-only ndarray<const T>
-/// may then hold it.
+/// may then hold it. `borrowed` bytes (the caller's input to joblib::loads) are valid only
+/// while the value is being read, need not be aligned and must not be written: the reader
+/// copies them.
 struct loaded_array {
   dtype type{};
   std::vector<std::uint64_t> shape;
@@ -144,6 +146,7 @@ struct loaded_array {
   std::shared_ptr<void> keep_alive;
   bool owned = false;
   bool read_only = false;
+  bool borrowed = false;
 };
 
 /// Where a value reader gets array nodes from (implemented by the container reader).

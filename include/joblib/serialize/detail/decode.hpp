@@ -254,7 +254,7 @@ void decode_array_node(value_reader& in, U& value) {
     }
     std::vector<std::size_t> shape(a.shape.begin(), a.shape.end());
     auto* p = const_cast<std::byte*>(a.bytes.data());
-    if (a.external && reinterpret_cast<std::uintptr_t>(p) % alignof(E) == 0) {
+    if (a.external && !a.loaded.borrowed && reinterpret_cast<std::uintptr_t>(p) % alignof(E) == 0) {
       // Take over a buffer filled for this load, or view a mapping in place: no copy.
       const std::span<typename U::element_type> data(reinterpret_cast<E*>(p),
                                                      static_cast<std::size_t>(a.count));
