@@ -20,6 +20,8 @@
 // function and its results).
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -27,6 +29,8 @@
 #include <utility>
 
 #include "joblib/config.hpp"
+#include "joblib/errors.hpp"
+#include "joblib/log.hpp"
 #include "joblib/memory/detail/state.hpp"
 #include "joblib/memory/filesystem_store.hpp"
 #include "joblib/memory/memorized_function.hpp"
@@ -52,8 +56,10 @@ class basic_memory {
   /// A cache in `location` (created when missing; the entries go into `location/joblib/`).
   /// When it cannot be created the memory says so through joblib::log and runs uncached
   /// (calls pass through), or, with memory_options::strict, throws
-  /// std::filesystem::filesystem_error.
+  /// std::filesystem::filesystem_error. Throws joblib::invalid_argument for a nonsensical
+  /// limit (see reduce_size()).
   explicit basic_memory(std::filesystem::path location, memory_options options = {}) {
+    check_limits(options.limits());
     try {
       state_ = std::make_shared<detail::memory_state<Store>>(location, options);
     } catch (const std::filesystem::filesystem_error& e) {
@@ -83,8 +89,17 @@ class basic_memory {
   }
 
   /// Enforces `limits` now (unset fields fall back to the memory's own limits); removes the
-  /// least recently used entries first and sweeps temporaries of dead writers.
+  /// least recently used entries first and sweeps temporaries of dead writers. Without a
+  /// location it does nothing.
+  ///
+  /// Throws joblib::invalid_argument for a negative age_limit (joblib's ValueError) and for a
+  /// bytes_limit or items_limit of 2^63 or more: a negative number converted to the unsigned
+  /// type (`.bytes_limit = -1`), which would otherwise silently mean "no limit". Zero limits
+  /// are valid (they empty the cache).
+  ///
+  ///   mem.reduce_size({.bytes_limit = 1 << 30, .age_limit = std::chrono::hours{24 * 7}});
   eviction_result reduce_size(const cache_limits& limits = {}) const {
+    check_limits(limits);
     if (!state_) return {};
     return state_->enforce(limits.or_else(state_->options.limits()));
   }
@@ -116,6 +131,20 @@ class basic_memory {
   const Store* store() const noexcept { return state_ ? &state_->store : nullptr; }
 
  private:
+  static void check_limits(const cache_limits& limits) {
+    constexpr std::uint64_t negative = std::uint64_t{1} << 63;
+    if (limits.age_limit && *limits.age_limit < std::chrono::seconds::zero()) {
+      throw invalid_argument("joblib::memory: age_limit must not be negative (it is " +
+                             std::to_string(limits.age_limit->count()) + " s)");
+    }
+    if ((limits.bytes_limit && *limits.bytes_limit >= negative) ||
+        (limits.items_limit && *limits.items_limit >= negative)) {
+      throw invalid_argument(
+          "joblib::memory: bytes_limit and items_limit must be below 2^63 (a negative number "
+          "converted to unsigned?); leave a limit unset for none");
+    }
+  }
+
   std::shared_ptr<detail::memory_state<Store>> state_;
 };
 

@@ -39,7 +39,9 @@ inline entry_validator expires_after(std::chrono::system_clock::duration max_age
   };
 }
 
-/// Options of a memory (an aggregate: use designated initializers).
+/// Options of a memory (an aggregate: use designated initializers). A negative age_limit, or
+/// a bytes_limit or items_limit of 2^63 or more (a negative number converted), makes the
+/// memory's constructor throw joblib::invalid_argument.
 struct memory_options {
   /// 0 silent; >= 1 "[Memory] Calling f(...)" and timing lines; >= 2 also loads.
   int verbose = 0;
