@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,28 +38,49 @@ JOBLIB_BEGIN_NAMESPACE
 template <cache_store Store = filesystem_store>
 class basic_memory;
 
-/// A result kept in the cache by call_and_shelve(): a handle to load it later.
+/// What call_and_shelve() returns: a handle to a result kept in the cache, loaded by get()
+/// (joblib's MemorizedResult). Without a location, or when the result could not be stored,
+/// it holds the value itself (joblib's NotMemorizedResult). Copies share the result;
+/// every member may be called from many threads at once.
 template <class R, cache_store Store = filesystem_store>
 class memorized_result {
  public:
-  /// Loads the result. Throws joblib::error when the entry was cleared or evicted meanwhile
-  /// (and the loading errors of joblib::load when it is damaged).
+  /// The result: loaded from its cache entry, or the value held.
+  ///
+  /// Throws joblib::error when the entry was cleared or evicted meanwhile, or the held value
+  /// was cleared (or, for a type that cannot be copied, handed out by an earlier get()), and
+  /// the loading errors of joblib::load when the entry is damaged.
   detail::stored_t<R> get() const {
+    if (held_) return take_held();
     std::error_code ec;
     if (!std::filesystem::exists(path_, ec)) {
       throw error("joblib: cache entry " + args_id_ + " of " + function_ + " is not in the cache");
     }
     return load<detail::stored_t<R>>(path_, {.mmap = mmap_, .follow_symlinks = false});
   }
-  /// Removes the entry from the cache.
-  void clear() const { state_->store.remove(path_); }
-  /// The entry's key, 32 hex digits (joblib's args_id).
+  /// Removes the entry from the cache, or drops the value held.
+  void clear() const {
+    if (held_) {
+      std::lock_guard lock(held_->mutex);
+      held_->value.reset();
+    } else {
+      state_->store.remove(path_);
+    }
+  }
+  /// The entry's key, 32 hex digits (joblib's args_id); empty without a location.
   const std::string& args_id() const noexcept { return args_id_; }
+  /// The entry's file; empty when the value is held.
   const std::filesystem::path& path() const noexcept { return path_; }
 
  private:
   template <class F, cache_store S>
   friend class memorized_function;
+
+  struct held_value {
+    std::mutex mutex;
+    std::optional<detail::stored_t<R>> value;
+  };
+
   memorized_result(std::shared_ptr<detail::memory_state<Store>> state, std::string function,
                    std::string args_id, std::filesystem::path path, mmap_mode mmap)
       : state_(std::move(state)),
@@ -66,11 +88,35 @@ class memorized_result {
         args_id_(std::move(args_id)),
         path_(std::move(path)),
         mmap_(mmap) {}
+  memorized_result(std::string function, std::string args_id, detail::stored_t<R> value)
+      : function_(std::move(function)),
+        args_id_(std::move(args_id)),
+        mmap_(mmap_mode::none),
+        held_(std::make_shared<held_value>()) {
+    held_->value.emplace(std::move(value));
+  }
+
+  detail::stored_t<R> take_held() const {
+    std::lock_guard lock(held_->mutex);
+    if (!held_->value) {
+      throw error("joblib: the result of a call of " + function_ +
+                  " was cleared (or, not being copyable, already handed out by get())");
+    }
+    if constexpr (std::is_copy_constructible_v<detail::stored_t<R>>) {
+      return *held_->value;
+    } else {
+      detail::stored_t<R> value = std::move(*held_->value);
+      held_->value.reset();
+      return value;
+    }
+  }
+
   std::shared_ptr<detail::memory_state<Store>> state_;
   std::string function_;
   std::string args_id_;
   std::filesystem::path path_;
   mmap_mode mmap_;
+  std::shared_ptr<held_value> held_;  // null: the result is in the cache
 };
 
 /// A result computed by memorized_function::call(), with the metadata stored beside it.
@@ -103,7 +149,8 @@ class memorized_function {
         args...);
   }
 
-  /// Computes (or loads) the result and returns a handle to it instead of the value.
+  /// Computes the result unless it is stored, and returns a handle to it instead of the
+  /// value (see memorized_result). Without a location it computes and holds the value.
   template <class... Args>
   auto call_and_shelve(const Args&... args) const {
     return detail::with_params<F>([this](const auto&... p) { return this->shelve(p...); }, args...);
@@ -116,7 +163,8 @@ class memorized_function {
                                   args...);
   }
 
-  /// Computes the result even when it is stored, stores it, and returns it with its metadata.
+  /// Computes the result even when it is stored, stores it, and returns it with its metadata;
+  /// without a location, the result with empty metadata (joblib's `(output, {})`).
   template <class... Args>
   auto call(const Args&... args) const {
     return detail::with_params<F>([this](const auto&... p) { return this->force(p...); }, args...);
@@ -147,12 +195,16 @@ class memorized_function {
   template <class... Args>
   auto shelve(const Args&... args) const {
     using R = std::invoke_result_t<const F&, const Args&...>;
-    require_cache("call_and_shelve");
+    using result = memorized_result<R, Store>;
+    if (!state_) return result(name_, {}, compute<R>(args...));
     const digest k = raw_key(args...);
     const std::string id = k.hex();
     const auto path = state_->store.entry_path(name_, id);
-    if (!try_load<R>(k, path, args...)) compute_and_store<R>(id, path, args...);
-    return memorized_result<R, Store>(state_, name_, id, path, mmap());
+    if (!try_load<R>(k, path, args...)) {
+      computed<R> done = compute_and_store<R>(id, path, args...);
+      if (!done.stored) return result(name_, id, std::move(done.result.value));
+    }
+    return result(state_, name_, id, path, mmap());
   }
 
   template <class... Args>
@@ -174,7 +226,7 @@ class memorized_function {
   template <class... Args>
   auto force(const Args&... args) const {
     using R = std::invoke_result_t<const F&, const Args&...>;
-    require_cache("call");
+    if (!state_) return call_result<R>{compute<R>(args...), {}};
     const std::string id = raw_key(args...).hex();
     return compute_and_store<R>(id, state_->store.entry_path(name_, id), args...).result;
   }
@@ -213,10 +265,6 @@ class memorized_function {
 
   int verbose() const { return options_.verbose.value_or(state_->options.verbose); }
   mmap_mode mmap() const { return options_.mmap.value_or(state_->options.mmap); }
-
-  void require_cache(const char* what) const {
-    if (!state_) throw error(std::string("joblib: ") + what + " needs a memory with a location");
-  }
 
   template <class R, class... Args>
   detail::stored_t<R> cached_call(const Args&... args) const {

@@ -2,9 +2,13 @@
 // joblib.Memory does, or says in README.md ("From Python joblib") why it differs.
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <joblib/memory.hpp>
+#include <memory>
+#include <vector>
 
 #include "catch.hpp"
+#include "file_bytes.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -31,4 +35,65 @@ TEST_CASE("nonsensical limits are refused (joblib raises ValueError)") {
   CHECK_NOTHROW(joblib::memory(dir.path(), {.bytes_limit = 0, .items_limit = 0, .age_limit = 0s}));
   // Without a location there is nothing to reduce, but misuse is still misuse.
   CHECK_THROWS_AS(joblib::memory{}.reduce_size({.age_limit = -1s}), joblib::invalid_argument);
+}
+
+TEST_CASE("memory{} is a drop-in: every member works and nothing is cached (Memory(None))") {
+  joblib::memory off;
+  int calls = 0;
+  auto f = off.cache("f", [&](int x) {
+    ++calls;
+    return std::vector<double>(3, x);
+  });
+  CHECK(f(1) == std::vector<double>(3, 1.0));
+
+  // call_and_shelve computes now and holds the value (joblib's NotMemorizedResult).
+  const auto shelved = f.call_and_shelve(2);
+  CHECK(calls == 2);
+  CHECK(shelved.get() == std::vector<double>(3, 2.0));
+  CHECK(shelved.get() == std::vector<double>(3, 2.0));
+  CHECK(calls == 2);
+  CHECK(shelved.path().empty());
+  const auto copy = shelved;
+  shelved.clear();
+  CHECK_THROWS_AS(copy.get(), joblib::error);  // joblib: KeyError("No value stored.")
+
+  // call returns the value and empty metadata, as joblib's (output, {}).
+  const auto result = f.call(3);
+  CHECK(calls == 3);
+  CHECK(result.value == std::vector<double>(3, 3.0));
+  CHECK(result.metadata.function.empty());
+  CHECK(result.metadata.bytes == 0);
+
+  CHECK_FALSE(f.check_call_in_cache(3));
+  CHECK_FALSE(f.clear(3));
+  CHECK_NOTHROW(f.clear());
+  CHECK_NOTHROW(off.clear());
+  CHECK(off.reduce_size({.items_limit = 0}).removed_entries == 0);
+  CHECK(off.stats().misses == 0);
+  CHECK(off.eval(
+            "g", [](int x) { return x + 1; }, 1) == 2);
+
+  auto nothing = off.cache("nothing", [&](int) { ++calls; });
+  nothing.call_and_shelve(1).get();
+  CHECK(calls == 4);
+
+  // A result that cannot be copied is handed out once.
+  auto owner = off.cache("owner", [](int x) { return std::make_unique<int>(x); });
+  const auto held = owner.call_and_shelve(5);
+  CHECK(*held.get() == 5);
+  CHECK_THROWS_AS(held.get(), joblib::error);
+}
+
+TEST_CASE("call_and_shelve hands out the value when it cannot be stored") {
+  const test::temp_dir dir("conf_shelve_unstored");
+  joblib::memory mem{dir.path()};
+  auto f = mem.cache("f", [](int x) { return 2 * x; });
+  // A folder holding a user's file where the entry goes: the result cannot be stored.
+  const fs::path entry = mem.store()->entry_path("f", f.key(1).hex());
+  fs::create_directories(entry);
+  std::ofstream(entry / "mine") << "user data";
+  const auto shelved = f.call_and_shelve(1);
+  CHECK(shelved.get() == 2);
+  CHECK(shelved.args_id() == f.key(1).hex());
+  CHECK(mem.stats().store_failures == 1);
 }
