@@ -150,7 +150,9 @@ class memorized_function {
   }
 
   /// Computes the result unless it is stored, and returns a handle to it instead of the
-  /// value (see memorized_result). Without a location it computes and holds the value.
+  /// value (see memorized_result). A stored result is found and checked (its key, type and
+  /// validate callback) but not loaded: get() loads it, as joblib does. Without a location it
+  /// computes and holds the value.
   template <class... Args>
   auto call_and_shelve(const Args&... args) const {
     return detail::with_params<F>([this](const auto&... p) { return this->shelve(p...); }, args...);
@@ -200,7 +202,10 @@ class memorized_function {
     const digest k = raw_key(args...);
     const std::string id = k.hex();
     const auto path = state_->store.entry_path(name_, id);
-    if (!try_load<R>(k, path, args...)) {
+    // A stored entry is found and checked, not loaded: get() loads it (joblib loads lazily).
+    if (const auto entry = find_entry<R>(k, path)) {
+      note_hit(k, path, *entry);
+    } else {
       computed<R> done = compute_and_store<R>(id, path, args...);
       if (!done.stored) return result(name_, id, std::move(done.result.value));
     }
@@ -393,12 +398,12 @@ class memorized_function {
     }
   }
 
-  // The stored result, or nothing on a miss. A damaged, mistyped or rejected entry is a miss:
-  // counted, logged, removed.
-  template <class R, class... Args>
-  std::optional<detail::stored_t<R>> try_load(const digest& key, const std::filesystem::path& path,
-                                              const Args&... args) const {
-    using stored = detail::stored_t<R>;
+  // The entry stored for `key`, opened and checked (its key, its type, the validate
+  // callback) but not loaded; nothing on a miss. A damaged, mistyped or rejected entry is a
+  // miss: removed (and, unless rejected, counted and logged).
+  template <class R>
+  std::optional<container_file> find_entry(const digest& key,
+                                           const std::filesystem::path& path) const {
     try {  // no exists() first: a missing file is one failed open
       auto entry = container_file::open_if_exists(path, entry_options());
       if (!entry) return std::nullopt;  // not stored yet, or evicted
@@ -407,23 +412,48 @@ class memorized_function {
       if (entry->text_attribute("args_id") != std::string_view(key.hex())) {
         throw format_error(path, 0, "the entry holds the result of another call (its args_id)");
       }
+      const std::string_view expected = type_signature<detail::stored_t<R>>();
+      if (entry->type_signature() != expected) {
+        throw type_mismatch_error(std::string(expected), std::string(entry->type_signature()),
+                                  path.string());
+      }
       if (options_.validate && !options_.validate(detail::read_metadata(*entry))) {
         state_->store.remove(path);
         return std::nullopt;
       }
-      stored value = entry->template load<stored>();
-      state_->hits.fetch_add(1, std::memory_order_relaxed);
-      state_->touch(key, path, entry->native_handle());
+      return entry;
+    } catch (const std::exception& e) {  // I/O, format, checksum, type mismatch, bad_alloc
+      discard(path, e.what());
+    }
+    return std::nullopt;
+  }
+
+  // The stored result, or nothing on a miss (as find_entry, and a value that fails to load
+  // is a damaged entry too).
+  template <class R, class... Args>
+  std::optional<detail::stored_t<R>> try_load(const digest& key, const std::filesystem::path& path,
+                                              const Args&... args) const {
+    auto entry = find_entry<R>(key, path);
+    if (!entry) return std::nullopt;
+    try {
+      detail::stored_t<R> value = entry->template load<detail::stored_t<R>>();
+      note_hit(key, path, *entry);
       if (verbose() >= 2) {
         joblib::log(log_level::info, "[Memory]: Loading " + detail::format_call(name_, args...));
       }
       return value;
     } catch (const invalid_argument&) {
       throw;  // the caller's misuse (a writable ndarray with mmap_mode::r), not a bad entry
-    } catch (const std::exception& e) {  // I/O, format, checksum, type mismatch, bad_alloc
+    } catch (const std::exception& e) {  // I/O, format, checksum, bad_alloc
       discard(path, e.what());
     }
     return std::nullopt;
+  }
+
+  void note_hit(const digest& key, const std::filesystem::path& path,
+                const container_file& entry) const {
+    state_->hits.fetch_add(1, std::memory_order_relaxed);
+    state_->touch(key, path, entry.native_handle());
   }
 
   // Entries are opened without following symbolic links: a link planted in a shared cache

@@ -97,3 +97,30 @@ TEST_CASE("call_and_shelve hands out the value when it cannot be stored") {
   CHECK(shelved.args_id() == f.key(1).hex());
   CHECK(mem.stats().store_failures == 1);
 }
+
+TEST_CASE("call_and_shelve does not load a stored result: get() does") {
+  // joblib's test_call_and_shelve_lazily_load_stored_result
+  const test::temp_dir dir("conf_shelve_lazy");
+  joblib::memory mem{dir.path()};
+  int calls = 0;
+  auto f = mem.cache("f", [&](int x) {
+    ++calls;
+    return std::vector<double>(4096, x);
+  });
+  f(1);
+  const fs::path entry = mem.store()->entry_path("f", f.key(1).hex());
+  // Damage the stored array (not the index, which says what the entry is).
+  auto bytes = test::read_all(entry);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x10);
+  test::write_all(entry, bytes);
+
+  const auto shelved = f.call_and_shelve(1);
+  CHECK(calls == 1);  // found, not loaded: the damage is not seen yet
+  CHECK(mem.stats().corrupt_entries == 0);
+  CHECK_THROWS_AS(shelved.get(), joblib::format_error);  // get() loads
+  f(1);  // a call loads, sees the damage and recomputes
+  CHECK(calls == 2);
+  CHECK(mem.stats().corrupt_entries == 1);
+  CHECK(f.call_and_shelve(1).get() == std::vector<double>(4096, 1.0));
+  CHECK(calls == 2);
+}
