@@ -132,8 +132,11 @@ template <class F, cache_store Store = filesystem_store>
 class memorized_function {
  public:
   /// Calls the function, or loads the stored result of an earlier call with equal arguments.
-  /// Throws what the function throws (nothing is stored then); a damaged entry is never an
-  /// error (it is recomputed), but I/O errors while storing a new result are.
+  /// With an mmap mode, a computed result is stored and read back, so that every call returns
+  /// a mapping. Throws what the function throws (nothing is stored then); a damaged entry is
+  /// never an error (it is recomputed), but I/O errors while storing a new result are
+  /// (with memory_options::strict), and a writable ndarray result with mmap_mode::r is
+  /// joblib::invalid_argument.
   template <class... Args>
   decltype(auto) operator()(const Args&... args) const {
     using R = std::invoke_result_t<const F&, const Args&...>;
@@ -199,6 +202,7 @@ class memorized_function {
     using R = std::invoke_result_t<const F&, const Args&...>;
     using result = memorized_result<R, Store>;
     if (!state_) return result(name_, {}, compute<R>(args...));
+    check_result_type<R>();
     const digest k = raw_key(args...);
     const std::string id = k.hex();
     const auto path = state_->store.entry_path(name_, id);
@@ -232,8 +236,9 @@ class memorized_function {
   auto force(const Args&... args) const {
     using R = std::invoke_result_t<const F&, const Args&...>;
     if (!state_) return call_result<R>{compute<R>(args...), {}};
+    check_result_type<R>();
     const std::string id = raw_key(args...).hex();
-    return compute_and_store<R>(id, state_->store.entry_path(name_, id), args...).result;
+    return compute_store_and_read_back<R>(id, state_->store.entry_path(name_, id), args...).result;
   }
 
   template <class... Args>
@@ -274,6 +279,7 @@ class memorized_function {
   template <class R, class... Args>
   detail::stored_t<R> cached_call(const Args&... args) const {
     using stored = detail::stored_t<R>;
+    check_result_type<R>();
     const digest k = raw_key(args...);
     const std::string id = k.hex();
     const auto path = state_->store.entry_path(name_, id);
@@ -294,7 +300,7 @@ class memorized_function {
               return nullptr;
             }
           }
-          computed<R> done = compute_and_store<R>(id, path, args...);
+          computed<R> done = compute_store_and_read_back<R>(id, path, args...);
           mine = std::move(done.result.value);
           if constexpr (std::is_copy_constructible_v<stored>) {
             if (!done.stored) return std::make_shared<const std::any>(*mine);
@@ -306,7 +312,8 @@ class memorized_function {
       if (const stored* value = std::any_cast<stored>(carried.get())) return *value;
     }
     if (auto hit = try_load<R>(k, path, args...)) return std::move(*hit);
-    return std::move(compute_and_store<R>(id, path, args...).result.value);  // evicted meanwhile
+    // Evicted meanwhile.
+    return std::move(compute_store_and_read_back<R>(id, path, args...).result.value);
   }
 
   // Across processes: waits for a process computing this entry (a dead one frees its lock).
@@ -365,6 +372,36 @@ class memorized_function {
       joblib::log(log_level::info, std::string(msg.size() < 80 ? 80 - msg.size() : 0, '_') + msg);
     }
     return done;
+  }
+
+  // compute_and_store for a caller that gets the value. With an mmap mode the value is read
+  // back from the entry just stored, so that a miss returns what hits return (a mapping, not
+  // the computed copy), as joblib does. When it was not stored, or is gone or replaced
+  // before it is read, the computed value stands.
+  template <class R, class... Args>
+  computed<R> compute_store_and_read_back(const std::string& id, const std::filesystem::path& path,
+                                          const Args&... args) const {
+    computed<R> done = compute_and_store<R>(id, path, args...);
+    if (!done.stored || mmap() == mmap_mode::none || std::is_void_v<R>) return done;
+    try {
+      auto entry = container_file::open_if_exists(path, entry_options());
+      if (entry && entry->text_attribute("args_id") == std::string_view(id)) {
+        done.result.value = entry->template load<detail::stored_t<R>>();
+      }
+    } catch (const invalid_argument&) {
+      throw;                           // misuse, as on a hit
+    } catch (const std::exception&) {  // the computed value stands
+    }
+    return done;
+  }
+
+  // mmap_mode::r hands out read-only mappings: a result type holding a writable ndarray is
+  // refused before anything is computed or stored (every hit would be refused).
+  template <class R>
+  void check_result_type() const {
+    if (mmap() == mmap_mode::r && detail::contains_writable_ndarray<detail::stored_t<R>>()) {
+      throw invalid_argument(detail::read_only_misuse_message);
+    }
   }
 
   // Writes one entry (its size into `bytes`); false when the cache cannot take it (disk

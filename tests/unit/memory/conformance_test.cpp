@@ -5,6 +5,7 @@
 #include <fstream>
 #include <joblib/memory.hpp>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "catch.hpp"
@@ -123,4 +124,70 @@ TEST_CASE("call_and_shelve does not load a stored result: get() does") {
   CHECK(mem.stats().corrupt_entries == 1);
   CHECK(f.call_and_shelve(1).get() == std::vector<double>(4096, 1.0));
   CHECK(calls == 2);
+}
+
+namespace {
+joblib::ndarray<const double> ramp(std::size_t n) {
+  joblib::ndarray<double> a({n});
+  for (std::size_t i = 0; i < n; ++i) a(i) = static_cast<double>(i);
+  return joblib::ndarray<const double>(std::move(a));
+}
+}  // namespace
+
+TEST_CASE("with an mmap mode every call returns a mapping: the first call too (as joblib)") {
+  const test::temp_dir dir("conf_mmap");
+  joblib::memory mem{dir.path(), {.mmap = joblib::mmap_mode::r}};
+  int calls = 0;
+  auto f = mem.cache("ramp", [&](std::size_t n) {
+    ++calls;
+    return ramp(n);
+  });
+  const auto miss = f(std::size_t{1000});
+  const auto hit = f(std::size_t{1000});
+  CHECK(calls == 1);
+  CHECK_FALSE(miss.owns_data());  // read back from the entry, not the computed copy
+  CHECK_FALSE(hit.owns_data());
+  CHECK(miss == ramp(1000));
+  CHECK(hit == ramp(1000));
+
+  SECTION("after a damaged entry is recomputed") {
+    std::ofstream(mem.store()->entry_path("ramp", f.key(std::size_t{1000}).hex()),
+                  std::ios::binary | std::ios::trunc)
+        << "not an entry";
+    const auto again = f(std::size_t{1000});
+    CHECK(calls == 2);
+    CHECK_FALSE(again.owns_data());
+    CHECK(again == ramp(1000));
+  }
+  SECTION("call() returns the mapping of what it stored") {
+    const auto forced = f.call(std::size_t{1000});
+    CHECK(calls == 2);
+    CHECK_FALSE(forced.value.owns_data());
+    CHECK(forced.value == ramp(1000));
+  }
+  SECTION("arrays inside other types") {
+    auto pair = mem.cache("pair", [](int n) { return std::pair{n, ramp(std::size_t(n))}; });
+    CHECK_FALSE(pair(10).second.owns_data());
+    CHECK_FALSE(pair(10).second.owns_data());
+  }
+  SECTION("the cache option, and a writable copy-on-write mapping") {
+    joblib::memory plain{dir.path()};
+    auto cow = plain.cache("cow", [](int n) { return joblib::ndarray<double>({std::size_t(n)}); },
+                           {.mmap = joblib::mmap_mode::c});
+    auto first = cow(8);
+    CHECK_FALSE(first.owns_data());
+    first(0) = 1.0;           // writes stay in this process
+    CHECK(cow(8)(0) == 0.0);  // the entry is unchanged
+  }
+  SECTION("a writable array with mmap_mode::r is refused before anything is computed") {
+    auto writable = mem.cache("writable", [&](int n) {
+      ++calls;
+      return joblib::ndarray<double>({std::size_t(n)});
+    });
+    CHECK_THROWS_AS(writable(3), joblib::invalid_argument);
+    CHECK_THROWS_AS(writable.call_and_shelve(3), joblib::invalid_argument);
+    CHECK_THROWS_AS(writable.call(3), joblib::invalid_argument);
+    CHECK(calls == 1);
+    CHECK_FALSE(writable.check_call_in_cache(3));
+  }
 }
