@@ -70,6 +70,13 @@ class basic_memory {
   }
 
   /// Wraps `fn` so that its results are cached under `name` (one folder per name).
+  ///
+  /// Arguments at the positions in options.ignore are left out of the key and need not be
+  /// serializable (a log stream, a progress callback). Throws joblib::invalid_argument when
+  /// `fn` has one signature and a parameter that is not serializable is not ignored, or
+  /// ignore lists a position `fn` does not have (for a generic lambda the call checks).
+  ///
+  ///   auto fit = mem.cache("fit", [](const data& d, std::ostream* log) { ... }, {.ignore = {1}});
   template <class F>
   memorized_function<std::decay_t<F>, Store> cache(std::string name, F&& fn,
                                                    cache_options options = {}) const {
@@ -79,8 +86,8 @@ class basic_memory {
 
   /// Calls `fn(args...)` through the cache in one step (joblib's Memory.eval).
   template <class F, class... Args>
-  decltype(auto) eval(std::string name, F&& fn, const Args&... args) const {
-    return cache(std::move(name), std::forward<F>(fn))(args...);
+  decltype(auto) eval(std::string name, F&& fn, Args&&... args) const {
+    return cache(std::move(name), std::forward<F>(fn))(std::forward<Args>(args)...);
   }
 
   /// Removes every entry of every function.

@@ -128,28 +128,38 @@ struct call_result {
 
 /// A function whose calls are cached (joblib's MemorizedFunc), made by basic_memory::cache().
 /// Copies are cheap and share the cache; every member may be called from many threads at once.
+///
+/// Arguments are converted to the function's parameter types before they are hashed, except
+/// for parameters taken by non-const reference: the function gets the caller's object (and
+/// may modify it, as in Python) and the key is computed from its value before the call.
+/// Arguments listed in cache_options::ignore are not hashed and need not be serializable.
 template <class F, cache_store Store = filesystem_store>
 class memorized_function {
+  static_assert(!detail::takes_rvalue_reference<F>(),
+                "joblib: a cached function cannot take a parameter by rvalue reference (T&&): "
+                "take it by value or by reference");
+
  public:
   /// Calls the function, or loads the stored result of an earlier call with equal arguments.
   /// With an mmap mode, a computed result is stored and read back, so that every call returns
   /// a mapping. Throws what the function throws (nothing is stored then); a damaged entry is
   /// never an error (it is recomputed), but I/O errors while storing a new result are
   /// (with memory_options::strict), and a writable ndarray result with mmap_mode::r is
-  /// joblib::invalid_argument.
+  /// joblib::invalid_argument, as is an argument that is not serializable and not ignored
+  /// (for a generic lambda; other functions are checked by cache()).
   template <class... Args>
-  decltype(auto) operator()(const Args&... args) const {
-    using R = std::invoke_result_t<const F&, const Args&...>;
-    if (!state_) return std::invoke(*fn_, args...);
-    return detail::with_params<F>(
-        [this](const auto&... p) -> decltype(auto) {
+  decltype(auto) operator()(Args&&... args) const {
+    if (!state_) return std::invoke(*fn_, std::forward<Args>(args)...);
+    return detail::with_params<F, true>(
+        [this](auto&&... p) -> decltype(auto) {
+          using R = detail::result_of_t<F, std::remove_reference_t<decltype(p)>...>;
           if constexpr (std::is_void_v<R>) {
             this->template cached_call<R>(p...);
           } else {
             return this->template cached_call<R>(p...);
           }
         },
-        args...);
+        std::forward<Args>(args)...);
   }
 
   /// Computes the result unless it is stored, and returns a handle to it instead of the
@@ -157,22 +167,24 @@ class memorized_function {
   /// validate callback) but not loaded: get() loads it, as joblib does. Without a location it
   /// computes and holds the value.
   template <class... Args>
-  auto call_and_shelve(const Args&... args) const {
-    return detail::with_params<F>([this](const auto&... p) { return this->shelve(p...); }, args...);
+  auto call_and_shelve(Args&&... args) const {
+    return detail::with_params<F, true>([this](auto&&... p) { return this->shelve(p...); },
+                                        std::forward<Args>(args)...);
   }
 
   /// True when a valid result for these arguments is stored.
   template <class... Args>
   bool check_call_in_cache(const Args&... args) const {
-    return detail::with_params<F>([this](const auto&... p) { return this->in_cache(p...); },
-                                  args...);
+    return detail::with_params<F, false>([this](auto&&... p) { return this->in_cache(p...); },
+                                         args...);
   }
 
   /// Computes the result even when it is stored, stores it, and returns it with its metadata;
   /// without a location, the result with empty metadata (joblib's `(output, {})`).
   template <class... Args>
-  auto call(const Args&... args) const {
-    return detail::with_params<F>([this](const auto&... p) { return this->force(p...); }, args...);
+  auto call(Args&&... args) const {
+    return detail::with_params<F, true>([this](auto&&... p) { return this->force(p...); },
+                                        std::forward<Args>(args)...);
   }
 
   /// Removes every stored result of this function.
@@ -189,8 +201,8 @@ class memorized_function {
   /// The key of a call, as stored (joblib's args_id).
   template <class... Args>
   digest key(const Args&... args) const {
-    return detail::with_params<F>([this](const auto&... p) { return this->raw_key(p...); },
-                                  args...);
+    return detail::with_params<F, false>([this](auto&&... p) { return this->raw_key(p...); },
+                                         args...);
   }
 
   /// The name given to cache().
@@ -198,8 +210,8 @@ class memorized_function {
 
  private:
   template <class... Args>
-  auto shelve(const Args&... args) const {
-    using R = std::invoke_result_t<const F&, const Args&...>;
+  auto shelve(Args&... args) const {
+    using R = detail::result_of_t<F, Args...>;
     using result = memorized_result<R, Store>;
     if (!state_) return result(name_, {}, compute<R>(args...));
     check_result_type<R>();
@@ -233,8 +245,8 @@ class memorized_function {
   }
 
   template <class... Args>
-  auto force(const Args&... args) const {
-    using R = std::invoke_result_t<const F&, const Args&...>;
+  auto force(Args&... args) const {
+    using R = detail::result_of_t<F, Args...>;
     if (!state_) return call_result<R>{compute<R>(args...), {}};
     check_result_type<R>();
     const std::string id = raw_key(args...).hex();
@@ -243,7 +255,7 @@ class memorized_function {
 
   template <class... Args>
   digest raw_key(const Args&... args) const {
-    using R = std::invoke_result_t<const F&, const Args&...>;
+    using R = detail::result_of_t<F, Args...>;
     hasher h;
     h.update(std::string_view("joblib-cpp cache key v1"));
     h.update(std::string_view(name_));
@@ -252,15 +264,66 @@ class memorized_function {
     std::size_t position = 0;
     (
         [&] {
-          if (std::find(options_.ignore.begin(), options_.ignore.end(), position) ==
-              options_.ignore.end()) {
-            h.update(position);
-            h.update(args);
+          // Arguments that cannot be hashed are left out at compile time (they must be
+          // ignored), the others at run time.
+          if constexpr (serializable<Args>) {
+            if (!ignored(position)) {
+              h.update(position);
+              h.update(args);
+            }
+          } else if (!ignored(position)) {
+            throw invalid_argument(unhashable(position));
           }
           ++position;
         }(),
         ...);
     return h.finish();
+  }
+
+  bool ignored(std::size_t position) const {
+    return std::find(options_.ignore.begin(), options_.ignore.end(), position) !=
+           options_.ignore.end();
+  }
+
+  std::string unhashable(std::size_t position) const {
+    return "joblib::memory: argument " + std::to_string(position) + " of " + name_ +
+           " is not serializable, so it cannot be part of the cache key: list it in "
+           "cache_options::ignore (or make its type serializable)";
+  }
+
+  // "f(1, ...)" for the metadata and verbose lines: ignored arguments show as "...".
+  template <class... Args>
+  std::string describe(const Args&... args) const {
+    return detail::format_call(
+        name_, [this](std::size_t position) { return ignored(position); }, args...);
+  }
+
+  // What cache() can check for a function with one signature (generic lambdas are checked at
+  // each call): every parameter that is not serializable is ignored, and every ignored
+  // position exists (joblib raises ValueError for an ignored name the function lacks).
+  void check_parameters() const {
+    using traits = detail::callable_params<F>;
+    if constexpr (traits::known) {
+      using params = typename traits::params;
+      constexpr std::size_t arity = std::tuple_size_v<params>;
+      for (const std::size_t position : options_.ignore) {
+        if (position >= arity) {
+          throw invalid_argument("joblib::memory::cache: ignore lists argument " +
+                                 std::to_string(position) + " of " + name_ + ", which takes " +
+                                 std::to_string(arity));
+        }
+      }
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (
+            [&] {
+              if constexpr (!serializable<std::remove_cvref_t<std::tuple_element_t<I, params>>>) {
+                if (!ignored(I)) throw invalid_argument(unhashable(I));
+              }
+            }(),
+            ...);
+      }
+      (std::make_index_sequence<arity>{});
+    }
   }
 
   template <cache_store S>
@@ -271,13 +334,15 @@ class memorized_function {
       : state_(std::move(state)),
         name_(std::move(name)),
         fn_(std::make_shared<const F>(std::move(fn))),
-        options_(std::move(options)) {}
+        options_(std::move(options)) {
+    check_parameters();
+  }
 
   int verbose() const { return options_.verbose.value_or(state_->options.verbose); }
   mmap_mode mmap() const { return options_.mmap.value_or(state_->options.mmap); }
 
   template <class R, class... Args>
-  detail::stored_t<R> cached_call(const Args&... args) const {
+  detail::stored_t<R> cached_call(Args&... args) const {
     using stored = detail::stored_t<R>;
     check_result_type<R>();
     const digest k = raw_key(args...);
@@ -341,12 +406,12 @@ class memorized_function {
 
   template <class R, class... Args>
   computed<R> compute_and_store(const std::string& id, const std::filesystem::path& path,
-                                const Args&... args) const {
+                                Args&... args) const {
     state_->misses.fetch_add(1, std::memory_order_relaxed);
     const int level = verbose();
     if (level >= 1) {
       joblib::log(log_level::info, std::string(80, '_') + "\n[Memory] Calling " + name_ + "...\n" +
-                                       detail::format_call(name_, args...));
+                                       describe(args...));
     }
     const auto started = std::chrono::steady_clock::now();
     computed<R> done{{compute<R>(args...), {}}};
@@ -355,7 +420,7 @@ class memorized_function {
     entry_metadata& m = done.result.metadata;
     m.function = name_;
     m.args_id = id;
-    m.input_args = detail::format_call(name_, args...);
+    m.input_args = describe(args...);
     m.duration = took;
     m.created = std::chrono::system_clock::now();
     done.stored = store_entry(done.result.value, id, path,
@@ -380,7 +445,7 @@ class memorized_function {
   // before it is read, the computed value stands.
   template <class R, class... Args>
   computed<R> compute_store_and_read_back(const std::string& id, const std::filesystem::path& path,
-                                          const Args&... args) const {
+                                          Args&... args) const {
     computed<R> done = compute_and_store<R>(id, path, args...);
     if (!done.stored || mmap() == mmap_mode::none || std::is_void_v<R>) return done;
     try {
@@ -426,7 +491,7 @@ class memorized_function {
   }
 
   template <class R, class... Args>
-  detail::stored_t<R> compute(const Args&... args) const {
+  detail::stored_t<R> compute(Args&... args) const {
     if constexpr (std::is_void_v<R>) {
       std::invoke(*fn_, args...);
       return {};
@@ -476,7 +541,7 @@ class memorized_function {
       detail::stored_t<R> value = entry->template load<detail::stored_t<R>>();
       note_hit(key, path, *entry);
       if (verbose() >= 2) {
-        joblib::log(log_level::info, "[Memory]: Loading " + detail::format_call(name_, args...));
+        joblib::log(log_level::info, "[Memory]: Loading " + describe(args...));
       }
       return value;
     } catch (const invalid_argument&) {

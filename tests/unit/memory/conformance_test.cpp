@@ -4,7 +4,10 @@
 #include <filesystem>
 #include <fstream>
 #include <joblib/memory.hpp>
+#include <map>
 #include <memory>
+#include <ostream>
+#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -190,4 +193,92 @@ TEST_CASE("with an mmap mode every call returns a mapping: the first call too (a
     CHECK(calls == 1);
     CHECK_FALSE(writable.check_call_in_cache(3));
   }
+}
+
+TEST_CASE("ignored arguments need not be serializable") {
+  const test::temp_dir dir("conf_ignore_any");
+  joblib::memory mem{dir.path()};
+  int calls = 0;
+  auto f = mem.cache("f",
+                     [&](int x, std::ostream* log) {
+                       ++calls;
+                       *log << "computing " << x << "\n";
+                       return 2 * x;
+                     },
+                     {.ignore = {1}});
+  std::ostringstream first, second;
+  CHECK(f(2, &first) == 4);
+  CHECK(f(2, &second) == 4);  // the stream is not part of the key
+  CHECK(calls == 1);
+  CHECK(first.str() == "computing 2\n");
+  CHECK(second.str().empty());
+  CHECK(f.check_call_in_cache(2, &second));
+  CHECK(f.key(2, &first) == f.key(2, &second));
+  CHECK(f.call_and_shelve(3, &first).get() == 6);
+  CHECK(f.call(2, &first).metadata.input_args == "f(2, ...)");  // not summarized either
+
+  SECTION("a parameter that cannot be hashed must be ignored: cache() says so") {
+    const auto unhashable = [](int x, std::ostream*) { return x; };
+    CHECK_THROWS_AS(mem.cache("g", unhashable), joblib::invalid_argument);
+    CHECK_THROWS_WITH(mem.cache("g", unhashable, {.ignore = {0}}),
+                      Catch::Contains("argument 1 of g is not serializable"));
+    CHECK_THROWS_AS(joblib::memory{}.cache("g", unhashable), joblib::invalid_argument);
+  }
+  SECTION("ignore naming an argument the function does not have (joblib: ValueError)") {
+    CHECK_THROWS_AS(mem.cache("h", [](int x) { return x; }, {.ignore = {1}}),
+                    joblib::invalid_argument);
+  }
+  SECTION("generic lambdas are checked at the call") {
+    auto generic = mem.cache("generic", [](auto x, auto*) { return x; }, {.ignore = {1}});
+    CHECK(generic(5, &first) == 5);
+    auto unlisted = mem.cache("unlisted", [](auto x, auto*) { return x; });
+    CHECK_THROWS_AS(unlisted(5, &first), joblib::invalid_argument);
+  }
+}
+
+TEST_CASE("a parameter taken by non-const reference gets the caller's object") {
+  const test::temp_dir dir("conf_mutable_ref");
+  joblib::memory mem{dir.path()};
+  int calls = 0;
+  auto count = mem.cache("count", [&](std::map<int, int>& histogram, int key) {
+    ++calls;
+    ++histogram[key];
+    return histogram.size();
+  });
+  std::map<int, int> h{{1, 1}};
+  CHECK(count(h, 2) == 2);
+  CHECK(h == std::map<int, int>{{1, 1}, {2, 1}});  // modified, as a Python function may
+  // The key is the value before the call: the same map again is a hit (and not modified).
+  std::map<int, int> same{{1, 1}};
+  CHECK(count(same, 2) == 2);
+  CHECK(calls == 1);
+  CHECK(same == std::map<int, int>{{1, 1}});
+  CHECK(count(h, 2) == 2);  // a new value, a new key
+  CHECK(calls == 2);
+  CHECK(h.at(2) == 2);
+  // Members that do not call the function take const objects and temporaries.
+  const std::map<int, int> original{{1, 1}};
+  CHECK(count.check_call_in_cache(original, 2));
+  CHECK(count.check_call_in_cache(std::map<int, int>{{1, 1}}, 2));
+  CHECK(count.key(original, 2) == count.key(same, 2));
+  CHECK(count.clear(original, 2));
+
+  std::map<int, int> shelved;
+  CHECK(count.call_and_shelve(shelved, 7).get() == 1);
+  CHECK(shelved.at(7) == 1);
+  std::map<int, int> forced;
+  CHECK(count.call(forced, 8).value == 1);
+  CHECK(forced.at(8) == 1);
+
+  joblib::memory off;
+  std::vector<int> v{1, 2};
+  auto append = off.cache("append", [](std::vector<int>& to, int x) {
+    to.push_back(x);
+    return to.size();
+  });
+  CHECK(append(v, 3) == 3);
+  CHECK(v.back() == 3);
+  CHECK(append.call_and_shelve(v, 4).get() == 4);
+  CHECK(off.eval(
+            "append", [](std::vector<int>& to) { return to.size(); }, v) == 4);
 }
