@@ -7,13 +7,14 @@
 //
 // An entry is one container file (joblib::dump's format) holding the result, with its
 // metadata as the container's attributes, published by one atomic rename. Its key is the
-// XXH3-128 of the function name, the user's version string, the return type's signature and
-// every argument not ignored (signature + canonical bytes), so a changed argument or return
-// type can never load a stale result. Reads take no lock; anything that fails to load is a
-// miss (counted, logged, removed, recomputed). Identical calls compute once: threads of one
-// process through a single-flight table, processes through a byte-range lock per entry (in one
-// lock file per function) that the kernel releases when its holder dies. Size, item and age
-// limits are enforced after stores (LRU).
+// XXH3-128 of the function name, the user's version string, the return type's signature, the
+// type of every parameter and every argument not ignored (canonical bytes), so a changed
+// argument or return type can never load a stale result, and functions of different
+// signatures cached under one name never share entries (alike ones are reported once). Reads take
+// no lock; anything that fails to load is a miss (counted, logged, removed, recomputed). Identical
+// calls compute once: threads of one process through a single-flight table, processes through a
+// byte-range lock per entry (in one lock file per function) that the kernel releases when its
+// holder dies. Size, item and age limits are enforced after stores (LRU).
 //
 // Parts: memory/options.hpp (options, metadata, stats), memory/store.hpp (the Store concept),
 // memory/filesystem_store.hpp (the default Store), memory/memorized_function.hpp (a cached

@@ -25,6 +25,7 @@
 #include "joblib/hash.hpp"
 #include "joblib/log.hpp"
 #include "joblib/memory/detail/call_params.hpp"
+#include "joblib/memory/detail/function_registry.hpp"
 #include "joblib/memory/detail/metadata.hpp"
 #include "joblib/memory/detail/state.hpp"
 #include "joblib/memory/filesystem_store.hpp"
@@ -257,21 +258,29 @@ class memorized_function {
   digest raw_key(const Args&... args) const {
     using R = detail::result_of_t<F, Args...>;
     hasher h;
-    h.update(std::string_view("joblib-cpp cache key v1"));
+    h.update(std::string_view("joblib-cpp cache key v2"));
     h.update(std::string_view(name_));
     h.update(std::string_view(options_.version));
     h.update(type_signature<detail::stored_t<R>>());
+    // The signature is part of the key, ignored parameters included, so that functions of
+    // different signatures cached under one name never share entries: every position gives
+    // its type (in its value's encoding when hashed). Arguments that cannot be hashed are
+    // left out at compile time (they must be ignored, and have no type signature).
     std::size_t position = 0;
     (
         [&] {
-          // Arguments that cannot be hashed are left out at compile time (they must be
-          // ignored), the others at run time.
+          h.update(position);
+          const bool left_out = ignored(position);
+          h.update(left_out);
           if constexpr (serializable<Args>) {
-            if (!ignored(position)) {
-              h.update(position);
+            if (left_out) {
+              h.update(type_signature<Args>());
+            } else {
               h.update(args);
             }
-          } else if (!ignored(position)) {
+          } else if (left_out) {
+            h.update(std::string_view("?"));
+          } else {
             throw invalid_argument(unhashable(position));
           }
           ++position;
@@ -336,6 +345,10 @@ class memorized_function {
         fn_(std::make_shared<const F>(std::move(fn))),
         options_(std::move(options)) {
     check_parameters();
+    if (state_) {
+      detail::note_cached_function(state_->store.location(), name_, options_.version,
+                                   detail::identify(*fn_));
+    }
   }
 
   int verbose() const { return options_.verbose.value_or(state_->options.verbose); }

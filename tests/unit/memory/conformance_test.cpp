@@ -8,11 +8,13 @@
 #include <memory>
 #include <ostream>
 #include <sstream>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "catch.hpp"
 #include "file_bytes.hpp"
+#include "log_capture.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -281,4 +283,51 @@ TEST_CASE("a parameter taken by non-const reference gets the caller's object") {
   CHECK(append.call_and_shelve(v, 4).get() == 4);
   CHECK(off.eval(
             "append", [](std::vector<int>& to) { return to.size(); }, v) == 4);
+}
+
+namespace {
+int plus_one(int x) { return x + 1; }
+int plus_two(int x) { return x + 2; }
+}  // namespace
+
+TEST_CASE("functions cached under one name: signatures kept apart, a warning when alike") {
+  const test::temp_dir dir("conf_collision");
+  joblib::memory mem{dir.path()};
+
+  SECTION("different signatures never share entries") {
+    auto a = mem.cache("f", [](int x, bool) { return x; }, {.ignore = {1}});
+    auto b = mem.cache("f", [](int x, std::string) { return 10 * x; }, {.ignore = {1}});
+    auto c = mem.cache("f", [](int x) { return 100 * x; });
+    auto d = mem.cache("f", [](long x) { return 1000 * x; });
+    CHECK(a(1, true) == 1);
+    CHECK(b(1, "s") == 10);
+    CHECK(c(1) == 100);
+    CHECK(d(1L) == 1000);
+    CHECK(a(1, false) == 1);  // still one entry per function
+  }
+  SECTION("equal signatures: one warning per name, as joblib warns of name collisions") {
+    test::log_capture log;
+    const auto inc = [](int x) { return x + 1; };
+    mem.cache("g", inc);
+    mem.cache("g", inc);  // the same function again
+    mem.cache("p", plus_one);
+    mem.cache("p", plus_one);
+    mem.cache("v", inc, {.version = "1"});
+    mem.cache("v", [](int x) { return x + 2; }, {.version = "2"});  // versions keep them apart
+    joblib::memory{}.cache("g", [](int x) { return x + 3; });       // no cache, no collision
+    CHECK(log.count(joblib::log_level::warning) == 0);
+
+    mem.cache("g", [](int x) { return x + 2; });
+    CHECK(log.count(joblib::log_level::warning) == 1);
+    CHECK(log.contains("name collision"));
+    CHECK(log.contains("'g'"));
+    mem.cache("g", [](int x) { return x + 3; });  // reported once
+    CHECK(log.count(joblib::log_level::warning) == 1);
+
+    mem.cache("p", plus_two);  // one type, another function
+    CHECK(log.count(joblib::log_level::warning) == 2);
+    joblib::memory same_place{dir.path()};  // another memory on the same location
+    same_place.cache("v", [](int x) { return x + 4; }, {.version = "1"});
+    CHECK(log.count(joblib::log_level::warning) == 3);
+  }
 }
