@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,7 @@
 #include "joblib/hash.hpp"
 #include "joblib/log.hpp"
 #include "joblib/memory/detail/call_params.hpp"
+#include "joblib/memory/detail/function_registry.hpp"
 #include "joblib/memory/detail/metadata.hpp"
 #include "joblib/memory/detail/state.hpp"
 #include "joblib/memory/filesystem_store.hpp"
@@ -37,28 +39,49 @@ JOBLIB_BEGIN_NAMESPACE
 template <cache_store Store = filesystem_store>
 class basic_memory;
 
-/// A result kept in the cache by call_and_shelve(): a handle to load it later.
+/// What call_and_shelve() returns: a handle to a result kept in the cache, loaded by get()
+/// (joblib's MemorizedResult). Without a location, or when the result could not be stored,
+/// it holds the value itself (joblib's NotMemorizedResult). Copies share the result;
+/// every member may be called from many threads at once.
 template <class R, cache_store Store = filesystem_store>
 class memorized_result {
  public:
-  /// Loads the result. Throws joblib::error when the entry was cleared or evicted meanwhile
-  /// (and the loading errors of joblib::load when it is damaged).
+  /// The result: loaded from its cache entry, or the value held.
+  ///
+  /// Throws joblib::error when the entry was cleared or evicted meanwhile, or the held value
+  /// was cleared (or, for a type that cannot be copied, handed out by an earlier get()), and
+  /// the loading errors of joblib::load when the entry is damaged.
   detail::stored_t<R> get() const {
+    if (held_) return take_held();
     std::error_code ec;
     if (!std::filesystem::exists(path_, ec)) {
       throw error("joblib: cache entry " + args_id_ + " of " + function_ + " is not in the cache");
     }
     return load<detail::stored_t<R>>(path_, {.mmap = mmap_, .follow_symlinks = false});
   }
-  /// Removes the entry from the cache.
-  void clear() const { state_->store.remove(path_); }
-  /// The entry's key, 32 hex digits (joblib's args_id).
+  /// Removes the entry from the cache, or drops the value held.
+  void clear() const {
+    if (held_) {
+      std::lock_guard lock(held_->mutex);
+      held_->value.reset();
+    } else {
+      state_->store.remove(path_);
+    }
+  }
+  /// The entry's key, 32 hex digits (joblib's args_id); empty without a location.
   const std::string& args_id() const noexcept { return args_id_; }
+  /// The entry's file; empty when the value is held.
   const std::filesystem::path& path() const noexcept { return path_; }
 
  private:
   template <class F, cache_store S>
   friend class memorized_function;
+
+  struct held_value {
+    std::mutex mutex;
+    std::optional<detail::stored_t<R>> value;
+  };
+
   memorized_result(std::shared_ptr<detail::memory_state<Store>> state, std::string function,
                    std::string args_id, std::filesystem::path path, mmap_mode mmap)
       : state_(std::move(state)),
@@ -66,11 +89,35 @@ class memorized_result {
         args_id_(std::move(args_id)),
         path_(std::move(path)),
         mmap_(mmap) {}
+  memorized_result(std::string function, std::string args_id, detail::stored_t<R> value)
+      : function_(std::move(function)),
+        args_id_(std::move(args_id)),
+        mmap_(mmap_mode::none),
+        held_(std::make_shared<held_value>()) {
+    held_->value.emplace(std::move(value));
+  }
+
+  detail::stored_t<R> take_held() const {
+    std::lock_guard lock(held_->mutex);
+    if (!held_->value) {
+      throw error("joblib: the result of a call of " + function_ +
+                  " was cleared (or, not being copyable, already handed out by get())");
+    }
+    if constexpr (std::is_copy_constructible_v<detail::stored_t<R>>) {
+      return *held_->value;
+    } else {
+      detail::stored_t<R> value = std::move(*held_->value);
+      held_->value.reset();
+      return value;
+    }
+  }
+
   std::shared_ptr<detail::memory_state<Store>> state_;
   std::string function_;
   std::string args_id_;
   std::filesystem::path path_;
   mmap_mode mmap_;
+  std::shared_ptr<held_value> held_;  // null: the result is in the cache
 };
 
 /// A result computed by memorized_function::call(), with the metadata stored beside it.
@@ -82,44 +129,63 @@ struct call_result {
 
 /// A function whose calls are cached (joblib's MemorizedFunc), made by basic_memory::cache().
 /// Copies are cheap and share the cache; every member may be called from many threads at once.
+///
+/// Arguments are converted to the function's parameter types before they are hashed, except
+/// for parameters taken by non-const reference: the function gets the caller's object (and
+/// may modify it, as in Python) and the key is computed from its value before the call.
+/// Arguments listed in cache_options::ignore are not hashed and need not be serializable.
 template <class F, cache_store Store = filesystem_store>
 class memorized_function {
+  static_assert(!detail::takes_rvalue_reference<F>(),
+                "joblib: a cached function cannot take a parameter by rvalue reference (T&&): "
+                "take it by value or by reference");
+
  public:
   /// Calls the function, or loads the stored result of an earlier call with equal arguments.
-  /// Throws what the function throws (nothing is stored then); a damaged entry is never an
-  /// error (it is recomputed), but I/O errors while storing a new result are.
+  /// With an mmap mode, a computed result is stored and read back, so that every call returns
+  /// a mapping. Throws what the function throws (nothing is stored then); a damaged entry is
+  /// never an error (it is recomputed), but I/O errors while storing a new result are
+  /// (with memory_options::strict), and a writable ndarray result with mmap_mode::r is
+  /// joblib::invalid_argument, as is an argument that is not serializable and not ignored
+  /// (for a generic lambda; other functions are checked by cache()).
   template <class... Args>
-  decltype(auto) operator()(const Args&... args) const {
-    using R = std::invoke_result_t<const F&, const Args&...>;
-    if (!state_) return std::invoke(*fn_, args...);
-    return detail::with_params<F>(
-        [this](const auto&... p) -> decltype(auto) {
+  decltype(auto) operator()(Args&&... args) const {
+    if (!state_) return std::invoke(*fn_, std::forward<Args>(args)...);
+    return detail::with_params<F, true>(
+        [this](auto&&... p) -> decltype(auto) {
+          using R = detail::result_of_t<F, std::remove_reference_t<decltype(p)>...>;
           if constexpr (std::is_void_v<R>) {
             this->template cached_call<R>(p...);
           } else {
             return this->template cached_call<R>(p...);
           }
         },
-        args...);
+        std::forward<Args>(args)...);
   }
 
-  /// Computes (or loads) the result and returns a handle to it instead of the value.
+  /// Computes the result unless it is stored, and returns a handle to it instead of the
+  /// value (see memorized_result). A stored result is found and checked (its key, type and
+  /// validate callback) but not loaded: get() loads it, as joblib does. Without a location it
+  /// computes and holds the value.
   template <class... Args>
-  auto call_and_shelve(const Args&... args) const {
-    return detail::with_params<F>([this](const auto&... p) { return this->shelve(p...); }, args...);
+  auto call_and_shelve(Args&&... args) const {
+    return detail::with_params<F, true>([this](auto&&... p) { return this->shelve(p...); },
+                                        std::forward<Args>(args)...);
   }
 
   /// True when a valid result for these arguments is stored.
   template <class... Args>
   bool check_call_in_cache(const Args&... args) const {
-    return detail::with_params<F>([this](const auto&... p) { return this->in_cache(p...); },
-                                  args...);
+    return detail::with_params<F, false>([this](auto&&... p) { return this->in_cache(p...); },
+                                         args...);
   }
 
-  /// Computes the result even when it is stored, stores it, and returns it with its metadata.
+  /// Computes the result even when it is stored, stores it, and returns it with its metadata;
+  /// without a location, the result with empty metadata (joblib's `(output, {})`).
   template <class... Args>
-  auto call(const Args&... args) const {
-    return detail::with_params<F>([this](const auto&... p) { return this->force(p...); }, args...);
+  auto call(Args&&... args) const {
+    return detail::with_params<F, true>([this](auto&&... p) { return this->force(p...); },
+                                        std::forward<Args>(args)...);
   }
 
   /// Removes every stored result of this function.
@@ -136,8 +202,8 @@ class memorized_function {
   /// The key of a call, as stored (joblib's args_id).
   template <class... Args>
   digest key(const Args&... args) const {
-    return detail::with_params<F>([this](const auto&... p) { return this->raw_key(p...); },
-                                  args...);
+    return detail::with_params<F, false>([this](auto&&... p) { return this->raw_key(p...); },
+                                         args...);
   }
 
   /// The name given to cache().
@@ -145,14 +211,22 @@ class memorized_function {
 
  private:
   template <class... Args>
-  auto shelve(const Args&... args) const {
-    using R = std::invoke_result_t<const F&, const Args&...>;
-    require_cache("call_and_shelve");
+  auto shelve(Args&... args) const {
+    using R = detail::result_of_t<F, Args...>;
+    using result = memorized_result<R, Store>;
+    if (!state_) return result(name_, {}, compute<R>(args...));
+    check_result_type<R>();
     const digest k = raw_key(args...);
     const std::string id = k.hex();
     const auto path = state_->store.entry_path(name_, id);
-    if (!try_load<R>(k, path, args...)) compute_and_store<R>(id, path, args...);
-    return memorized_result<R, Store>(state_, name_, id, path, mmap());
+    // A stored entry is found and checked, not loaded: get() loads it (joblib loads lazily).
+    if (const auto entry = find_entry<R>(k, path)) {
+      note_hit(k, path, *entry);
+    } else {
+      computed<R> done = compute_and_store<R>(id, path, args...);
+      if (!done.stored) return result(name_, id, std::move(done.result.value));
+    }
+    return result(state_, name_, id, path, mmap());
   }
 
   template <class... Args>
@@ -172,33 +246,93 @@ class memorized_function {
   }
 
   template <class... Args>
-  auto force(const Args&... args) const {
-    using R = std::invoke_result_t<const F&, const Args&...>;
-    require_cache("call");
+  auto force(Args&... args) const {
+    using R = detail::result_of_t<F, Args...>;
+    if (!state_) return call_result<R>{compute<R>(args...), {}};
+    check_result_type<R>();
     const std::string id = raw_key(args...).hex();
-    return compute_and_store<R>(id, state_->store.entry_path(name_, id), args...).result;
+    return compute_store_and_read_back<R>(id, state_->store.entry_path(name_, id), args...).result;
   }
 
   template <class... Args>
   digest raw_key(const Args&... args) const {
-    using R = std::invoke_result_t<const F&, const Args&...>;
+    using R = detail::result_of_t<F, Args...>;
     hasher h;
-    h.update(std::string_view("joblib-cpp cache key v1"));
+    h.update(std::string_view("joblib-cpp cache key v2"));
     h.update(std::string_view(name_));
     h.update(std::string_view(options_.version));
     h.update(type_signature<detail::stored_t<R>>());
+    // The signature is part of the key, ignored parameters included, so that functions of
+    // different signatures cached under one name never share entries: every position gives
+    // its type (in its value's encoding when hashed). Arguments that cannot be hashed are
+    // left out at compile time (they must be ignored, and have no type signature).
     std::size_t position = 0;
     (
         [&] {
-          if (std::find(options_.ignore.begin(), options_.ignore.end(), position) ==
-              options_.ignore.end()) {
-            h.update(position);
-            h.update(args);
+          h.update(position);
+          const bool left_out = ignored(position);
+          h.update(left_out);
+          if constexpr (serializable<Args>) {
+            if (left_out) {
+              h.update(type_signature<Args>());
+            } else {
+              h.update(args);
+            }
+          } else if (left_out) {
+            h.update(std::string_view("?"));
+          } else {
+            throw invalid_argument(unhashable(position));
           }
           ++position;
         }(),
         ...);
     return h.finish();
+  }
+
+  bool ignored(std::size_t position) const {
+    return std::find(options_.ignore.begin(), options_.ignore.end(), position) !=
+           options_.ignore.end();
+  }
+
+  std::string unhashable(std::size_t position) const {
+    return "joblib::memory: argument " + std::to_string(position) + " of " + name_ +
+           " is not serializable, so it cannot be part of the cache key: list it in "
+           "cache_options::ignore (or make its type serializable)";
+  }
+
+  // "f(1, ...)" for the metadata and verbose lines: ignored arguments show as "...".
+  template <class... Args>
+  std::string describe(const Args&... args) const {
+    return detail::format_call(
+        name_, [this](std::size_t position) { return ignored(position); }, args...);
+  }
+
+  // What cache() can check for a function with one signature (generic lambdas are checked at
+  // each call): every parameter that is not serializable is ignored, and every ignored
+  // position exists (joblib raises ValueError for an ignored name the function lacks).
+  void check_parameters() const {
+    using traits = detail::callable_params<F>;
+    if constexpr (traits::known) {
+      using params = typename traits::params;
+      constexpr std::size_t arity = std::tuple_size_v<params>;
+      for (const std::size_t position : options_.ignore) {
+        if (position >= arity) {
+          throw invalid_argument("joblib::memory::cache: ignore lists argument " +
+                                 std::to_string(position) + " of " + name_ + ", which takes " +
+                                 std::to_string(arity));
+        }
+      }
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (
+            [&] {
+              if constexpr (!serializable<std::remove_cvref_t<std::tuple_element_t<I, params>>>) {
+                if (!ignored(I)) throw invalid_argument(unhashable(I));
+              }
+            }(),
+            ...);
+      }
+      (std::make_index_sequence<arity>{});
+    }
   }
 
   template <cache_store S>
@@ -209,18 +343,21 @@ class memorized_function {
       : state_(std::move(state)),
         name_(std::move(name)),
         fn_(std::make_shared<const F>(std::move(fn))),
-        options_(std::move(options)) {}
+        options_(std::move(options)) {
+    check_parameters();
+    if (state_) {
+      detail::note_cached_function(state_->store.location(), name_, options_.version,
+                                   detail::identify(*fn_));
+    }
+  }
 
   int verbose() const { return options_.verbose.value_or(state_->options.verbose); }
   mmap_mode mmap() const { return options_.mmap.value_or(state_->options.mmap); }
 
-  void require_cache(const char* what) const {
-    if (!state_) throw error(std::string("joblib: ") + what + " needs a memory with a location");
-  }
-
   template <class R, class... Args>
-  detail::stored_t<R> cached_call(const Args&... args) const {
+  detail::stored_t<R> cached_call(Args&... args) const {
     using stored = detail::stored_t<R>;
+    check_result_type<R>();
     const digest k = raw_key(args...);
     const std::string id = k.hex();
     const auto path = state_->store.entry_path(name_, id);
@@ -241,7 +378,7 @@ class memorized_function {
               return nullptr;
             }
           }
-          computed<R> done = compute_and_store<R>(id, path, args...);
+          computed<R> done = compute_store_and_read_back<R>(id, path, args...);
           mine = std::move(done.result.value);
           if constexpr (std::is_copy_constructible_v<stored>) {
             if (!done.stored) return std::make_shared<const std::any>(*mine);
@@ -253,7 +390,8 @@ class memorized_function {
       if (const stored* value = std::any_cast<stored>(carried.get())) return *value;
     }
     if (auto hit = try_load<R>(k, path, args...)) return std::move(*hit);
-    return std::move(compute_and_store<R>(id, path, args...).result.value);  // evicted meanwhile
+    // Evicted meanwhile.
+    return std::move(compute_store_and_read_back<R>(id, path, args...).result.value);
   }
 
   // Across processes: waits for a process computing this entry (a dead one frees its lock).
@@ -281,12 +419,12 @@ class memorized_function {
 
   template <class R, class... Args>
   computed<R> compute_and_store(const std::string& id, const std::filesystem::path& path,
-                                const Args&... args) const {
+                                Args&... args) const {
     state_->misses.fetch_add(1, std::memory_order_relaxed);
     const int level = verbose();
     if (level >= 1) {
       joblib::log(log_level::info, std::string(80, '_') + "\n[Memory] Calling " + name_ + "...\n" +
-                                       detail::format_call(name_, args...));
+                                       describe(args...));
     }
     const auto started = std::chrono::steady_clock::now();
     computed<R> done{{compute<R>(args...), {}}};
@@ -295,7 +433,7 @@ class memorized_function {
     entry_metadata& m = done.result.metadata;
     m.function = name_;
     m.args_id = id;
-    m.input_args = detail::format_call(name_, args...);
+    m.input_args = describe(args...);
     m.duration = took;
     m.created = std::chrono::system_clock::now();
     done.stored = store_entry(done.result.value, id, path,
@@ -312,6 +450,36 @@ class memorized_function {
       joblib::log(log_level::info, std::string(msg.size() < 80 ? 80 - msg.size() : 0, '_') + msg);
     }
     return done;
+  }
+
+  // compute_and_store for a caller that gets the value. With an mmap mode the value is read
+  // back from the entry just stored, so that a miss returns what hits return (a mapping, not
+  // the computed copy), as joblib does. When it was not stored, or is gone or replaced
+  // before it is read, the computed value stands.
+  template <class R, class... Args>
+  computed<R> compute_store_and_read_back(const std::string& id, const std::filesystem::path& path,
+                                          Args&... args) const {
+    computed<R> done = compute_and_store<R>(id, path, args...);
+    if (!done.stored || mmap() == mmap_mode::none || std::is_void_v<R>) return done;
+    try {
+      auto entry = container_file::open_if_exists(path, entry_options());
+      if (entry && entry->text_attribute("args_id") == std::string_view(id)) {
+        done.result.value = entry->template load<detail::stored_t<R>>();
+      }
+    } catch (const invalid_argument&) {
+      throw;                           // misuse, as on a hit
+    } catch (const std::exception&) {  // the computed value stands
+    }
+    return done;
+  }
+
+  // mmap_mode::r hands out read-only mappings: a result type holding a writable ndarray is
+  // refused before anything is computed or stored (every hit would be refused).
+  template <class R>
+  void check_result_type() const {
+    if (mmap() == mmap_mode::r && detail::contains_writable_ndarray<detail::stored_t<R>>()) {
+      throw invalid_argument(detail::read_only_misuse_message);
+    }
   }
 
   // Writes one entry (its size into `bytes`); false when the cache cannot take it (disk
@@ -336,7 +504,7 @@ class memorized_function {
   }
 
   template <class R, class... Args>
-  detail::stored_t<R> compute(const Args&... args) const {
+  detail::stored_t<R> compute(Args&... args) const {
     if constexpr (std::is_void_v<R>) {
       std::invoke(*fn_, args...);
       return {};
@@ -345,12 +513,12 @@ class memorized_function {
     }
   }
 
-  // The stored result, or nothing on a miss. A damaged, mistyped or rejected entry is a miss:
-  // counted, logged, removed.
-  template <class R, class... Args>
-  std::optional<detail::stored_t<R>> try_load(const digest& key, const std::filesystem::path& path,
-                                              const Args&... args) const {
-    using stored = detail::stored_t<R>;
+  // The entry stored for `key`, opened and checked (its key, its type, the validate
+  // callback) but not loaded; nothing on a miss. A damaged, mistyped or rejected entry is a
+  // miss: removed (and, unless rejected, counted and logged).
+  template <class R>
+  std::optional<container_file> find_entry(const digest& key,
+                                           const std::filesystem::path& path) const {
     try {  // no exists() first: a missing file is one failed open
       auto entry = container_file::open_if_exists(path, entry_options());
       if (!entry) return std::nullopt;  // not stored yet, or evicted
@@ -359,23 +527,48 @@ class memorized_function {
       if (entry->text_attribute("args_id") != std::string_view(key.hex())) {
         throw format_error(path, 0, "the entry holds the result of another call (its args_id)");
       }
+      const std::string_view expected = type_signature<detail::stored_t<R>>();
+      if (entry->type_signature() != expected) {
+        throw type_mismatch_error(std::string(expected), std::string(entry->type_signature()),
+                                  path.string());
+      }
       if (options_.validate && !options_.validate(detail::read_metadata(*entry))) {
         state_->store.remove(path);
         return std::nullopt;
       }
-      stored value = entry->template load<stored>();
-      state_->hits.fetch_add(1, std::memory_order_relaxed);
-      state_->touch(key, path, entry->native_handle());
-      if (verbose() >= 2) {
-        joblib::log(log_level::info, "[Memory]: Loading " + detail::format_call(name_, args...));
-      }
-      return value;
-    } catch (const invalid_argument&) {
-      throw;  // the caller's misuse (a writable ndarray with mmap_mode::r), not a bad entry
+      return entry;
     } catch (const std::exception& e) {  // I/O, format, checksum, type mismatch, bad_alloc
       discard(path, e.what());
     }
     return std::nullopt;
+  }
+
+  // The stored result, or nothing on a miss (as find_entry, and a value that fails to load
+  // is a damaged entry too).
+  template <class R, class... Args>
+  std::optional<detail::stored_t<R>> try_load(const digest& key, const std::filesystem::path& path,
+                                              const Args&... args) const {
+    auto entry = find_entry<R>(key, path);
+    if (!entry) return std::nullopt;
+    try {
+      detail::stored_t<R> value = entry->template load<detail::stored_t<R>>();
+      note_hit(key, path, *entry);
+      if (verbose() >= 2) {
+        joblib::log(log_level::info, "[Memory]: Loading " + describe(args...));
+      }
+      return value;
+    } catch (const invalid_argument&) {
+      throw;  // the caller's misuse (a writable ndarray with mmap_mode::r), not a bad entry
+    } catch (const std::exception& e) {  // I/O, format, checksum, bad_alloc
+      discard(path, e.what());
+    }
+    return std::nullopt;
+  }
+
+  void note_hit(const digest& key, const std::filesystem::path& path,
+                const container_file& entry) const {
+    state_->hits.fetch_add(1, std::memory_order_relaxed);
+    state_->touch(key, path, entry.native_handle());
   }
 
   // Entries are opened without following symbolic links: a link planted in a shared cache

@@ -39,7 +39,9 @@ inline entry_validator expires_after(std::chrono::system_clock::duration max_age
   };
 }
 
-/// Options of a memory (an aggregate: use designated initializers).
+/// Options of a memory (an aggregate: use designated initializers). A negative age_limit, or
+/// a bytes_limit or items_limit of 2^63 or more (a negative number converted), makes the
+/// memory's constructor throw joblib::invalid_argument.
 struct memory_options {
   /// 0 silent; >= 1 "[Memory] Calling f(...)" and timing lines; >= 2 also loads.
   int verbose = 0;
@@ -47,8 +49,9 @@ struct memory_options {
   std::optional<std::uint64_t> items_limit{};       ///< number of entries
   std::optional<std::chrono::seconds> age_limit{};  ///< since last use
   int compress = 0;                                 ///< dump_options::compress of results
-  mmap_mode mmap = mmap_mode::none;                 ///< load_options::mmap of results
-  bool durable = false;                             ///< fsync entries (survive power loss)
+  /// load_options::mmap of results, on every call: a miss reads back what it stored.
+  mmap_mode mmap = mmap_mode::none;
+  bool durable = false;  ///< fsync entries (survive power loss)
   /// How long a call waits for another process computing the same entry before computing it
   /// itself (at worst twice, never wrong).
   std::chrono::milliseconds lock_timeout = std::chrono::minutes(5);

@@ -322,13 +322,13 @@ TEST_CASE("mmap_mode::r results are read-only arrays; a writable one is refused"
   const auto second = cached(std::size_t{100000});
   CHECK(first(99999) == 99999.0);
   CHECK(second(99999) == 99999.0);
-  CHECK_FALSE(second.owns_data());  // a view of the entry file
+  CHECK_FALSE(first.owns_data());  // views of the entry file, from the first call on
+  CHECK_FALSE(second.owns_data());
   CHECK(mem.stats().hits == 1);
 
   auto writable = mem.cache(
       "writable", [](int n) { return joblib::ndarray<double>({static_cast<std::size_t>(n)}); });
-  writable(3);                                             // computed and stored
-  CHECK_THROWS_AS(writable(3), joblib::invalid_argument);  // not a damaged entry: misuse
+  CHECK_THROWS_AS(writable(3), joblib::invalid_argument);  // misuse, refused before computing
   CHECK(mem.stats().corrupt_entries == 0);
 }
 

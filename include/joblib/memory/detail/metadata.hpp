@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -22,12 +23,23 @@ inline std::string format_time(double seconds) {
   return text;
 }
 
-// "f(10, 20)" from the arguments' summaries.
-template <class... Args>
-std::string format_call(const std::string& name, const Args&... args) {
+// "f(10, 20)" from the arguments' summaries; arguments that `ignored(position)` leaves out of
+// the key (and those that cannot be summarized: they must be ignored) show as "...".
+template <class Ignored, class... Args>
+std::string format_call(const std::string& name, const Ignored& ignored, const Args&... args) {
   std::string text = name + "(";
-  bool first = true;
-  ((text += (first ? "" : ", "), text += summarize(args, 60), first = false), ...);
+  std::size_t position = 0;
+  (
+      [&] {
+        if (position > 0) text += ", ";
+        if constexpr (serializable<Args>) {
+          text += ignored(position) ? std::string("...") : summarize(args, 60);
+        } else {
+          text += "...";
+        }
+        ++position;
+      }(),
+      ...);
   return text + ")";
 }
 
