@@ -202,15 +202,14 @@ TEST_CASE("a read-only cache: hits work, misses compute and warn, eviction count
   auto f = writer.cache("f", twice);
   for (int i = 0; i < 4; ++i) f(i);
   const int status = test::in_child([&] {
-    // Permissions apply (as root too, by becoming nobody, for whom nothing the test made is
-    // writable), and no folder is writable.
-    if (!test::drop_root()) return 10;
-    if (::geteuid() != 0) {
-      for (const auto& item : fs::recursive_directory_iterator(dir.path())) {
-        if (item.is_directory()) ::chmod(item.path().c_str(), 0555);
-      }
-      ::chmod(dir.path().c_str(), 0555);
+    // Everything readable and nothing writable, whatever the umask was (a root umask of 077
+    // made the entries unreadable for nobody); then permissions apply to root too, by
+    // becoming nobody.
+    for (const auto& item : fs::recursive_directory_iterator(dir.path())) {
+      ::chmod(item.path().c_str(), item.is_directory() ? 0555 : 0444);
     }
+    ::chmod(dir.path().c_str(), 0555);
+    if (!test::drop_root()) return 10;
     test::log_capture log;
     joblib::memory mem{dir.path()};
     auto g = mem.cache("f", twice);
