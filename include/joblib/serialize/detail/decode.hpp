@@ -6,8 +6,6 @@
 // and never reads out of bounds or allocates more than the input could justify.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -326,8 +324,8 @@ void decode(value_reader& in, T& value) {
     std::string text;
     decode(in, text);
     try {
-      value = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
+      value = U::parse(text);
+    } catch (const typename U::exception& e) {
       throw format_error(at, std::string("bad JSON value: ") + e.what());
     }
   } else if constexpr (k == kind::path) {

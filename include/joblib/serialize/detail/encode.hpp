@@ -6,8 +6,6 @@
 // specified in docs/FORMAT.md ("Value stream"); decode.hpp is its inverse.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <array>
 #include <cfloat>

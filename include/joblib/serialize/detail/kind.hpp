@@ -7,7 +7,6 @@
 // plain aggregates.
 #pragma once
 
-#include <nlohmann/json.hpp>
 
 #include <array>
 #include <chrono>
@@ -191,6 +190,32 @@ enum class kind {
   aggregate,  // structured-binding reflection
 };
 
+/// nlohmann::json (basic_json with its default parameters), recognised by its member types so
+/// that the serialization core, and with it the process backend of joblib::parallel, needs no
+/// json header: a program that has a json value has included <nlohmann/json.hpp> itself.
+/// ordered_json (an ordered_map object) is not nlohmann::json and is not matched.
+template <class U>
+concept nlohmann_json =
+    requires {
+      typename U::value_t;
+      typename U::json_pointer;
+      typename U::exception;
+      typename U::object_t::key_compare;
+      typename U::array_t;
+      typename U::string_t;
+      typename U::boolean_t;
+      typename U::number_integer_t;
+      typename U::number_unsigned_t;
+      typename U::number_float_t;
+    } &&
+    std::is_same_v<typename U::object_t,
+                   std::map<std::string, U, typename U::object_t::key_compare>> &&
+    std::is_same_v<typename U::array_t, std::vector<U>> &&
+    std::is_same_v<typename U::string_t, std::string> && std::is_same_v<typename U::boolean_t, bool> &&
+    std::is_same_v<typename U::number_integer_t, std::int64_t> &&
+    std::is_same_v<typename U::number_unsigned_t, std::uint64_t> &&
+    std::is_same_v<typename U::number_float_t, double>;
+
 template <class T>
 constexpr kind kind_of() noexcept {
   using U = std::remove_cv_t<T>;
@@ -212,7 +237,7 @@ constexpr kind kind_of() noexcept {
     return kind::string;
   } else if constexpr (std::is_same_v<U, std::string_view>) {
     return kind::string_view;
-  } else if constexpr (std::is_same_v<U, nlohmann::json>) {
+  } else if constexpr (nlohmann_json<U>) {
     return kind::json;
   } else if constexpr (std::is_same_v<U, std::filesystem::path>) {
     return kind::path;
@@ -303,49 +328,53 @@ using fields_tuple_t = decltype(joblib_fields(std::declval<const T&>()));
 template <class T>
 using aggregate_tuple_t = decltype(tie_aggregate(std::declval<const T&>()));
 
-template <class T>
+template <class T, bool Loading = false>
 constexpr bool check_serializable();
 
-template <class Tuple>
+template <class Tuple, bool Loading>
 struct all_serializable;
-template <class... F>
-struct all_serializable<std::tuple<F...>> {
-  static constexpr bool value = (check_serializable<std::remove_cvref_t<F>>() && ...);
+template <class... F, bool Loading>
+struct all_serializable<std::tuple<F...>, Loading> {
+  static constexpr bool value = (check_serializable<std::remove_cvref_t<F>, Loading>() && ...);
 };
 
-/// Recursive check behind the joblib::serializable concept.
-template <class T>
+/// Recursive check behind the joblib::serializable concept. With `Loading`, whether a T can
+/// also be read back: std::span and std::string_view can only be written.
+template <class T, bool Loading>
 constexpr bool check_serializable() {
   using U = std::remove_cv_t<T>;
   constexpr kind k = kind_of<U>();
   if constexpr (k == kind::none) {
     return false;
+  } else if constexpr (Loading && (k == kind::span || k == kind::string_view ||
+                                   (k == kind::array_node && span_traits<U>::value))) {
+    return false;
   } else if constexpr (k == kind::custom) {
-    return check_serializable<representation_t<U>>() && check_serializable<custom_output_t<U>>();
+    return check_serializable<representation_t<U>, Loading>() && check_serializable<custom_output_t<U>, Loading>();
   } else if constexpr (k == kind::member) {
     // Its signature is read from a default-constructed object, and loading needs one too.
     return std::is_default_constructible_v<U>;
   } else if constexpr (k == kind::sequence || k == kind::fixed_array || k == kind::span ||
                        k == kind::ordered_set || k == kind::unordered_set) {
-    return check_serializable<element_t<U>>();
+    return check_serializable<element_t<U>, Loading>();
   } else if constexpr (k == kind::ordered_map || k == kind::unordered_map) {
-    return check_serializable<typename U::key_type>() &&
-           check_serializable<typename U::mapped_type>();
+    return check_serializable<typename U::key_type, Loading>() &&
+           check_serializable<typename U::mapped_type, Loading>();
   } else if constexpr (k == kind::pair) {
-    return check_serializable<typename U::first_type>() &&
-           check_serializable<typename U::second_type>();
+    return check_serializable<typename U::first_type, Loading>() &&
+           check_serializable<typename U::second_type, Loading>();
   } else if constexpr (k == kind::tuple || k == kind::variant) {
     return []<template <class...> class Tpl, class... A>(std::type_identity<Tpl<A...>>) {
-      return (check_serializable<A>() && ...);
+      return (check_serializable<A, Loading>() && ...);
     }(std::type_identity<U>{});
   } else if constexpr (k == kind::optional || k == kind::pointer) {
-    return check_serializable<inner_t<U>>();
+    return check_serializable<inner_t<U>, Loading>();
   } else if constexpr (k == kind::complex) {
     return std::is_arithmetic_v<typename U::value_type>;
   } else if constexpr (k == kind::fields) {
-    return all_serializable<fields_tuple_t<U>>::value;
+    return all_serializable<fields_tuple_t<U>, Loading>::value;
   } else if constexpr (k == kind::aggregate) {
-    return all_serializable<aggregate_tuple_t<U>>::value;
+    return all_serializable<aggregate_tuple_t<U>, Loading>::value;
   } else {
     return true;
   }

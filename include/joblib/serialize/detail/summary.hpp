@@ -3,8 +3,6 @@
 // soon as the budget is spent, so summarizing a 400 MB vector costs microseconds.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
