@@ -102,10 +102,26 @@ class thread_pool {
   }
 
   /// The process-wide pool used by joblib::parallel, created on first use with the default
-  /// size. It lives until the process exits.
+  /// size. It lives until the process exits. A worker process of the process backend starts
+  /// without one (its parent's pool threads do not exist there) and creates its own on first
+  /// use.
   static thread_pool& global() {
-    static thread_pool* const pool = new thread_pool();  // never destroyed: safe at exit
-    return *pool;
+    std::atomic<thread_pool*>& slot = global_slot();
+    if (thread_pool* pool = slot.load(std::memory_order_acquire)) return *pool;
+    auto* created = new thread_pool();  // never destroyed: safe at exit
+    thread_pool* expected = nullptr;
+    if (!slot.compare_exchange_strong(expected, created, std::memory_order_acq_rel)) {
+      delete created;  // another thread won the race
+      return *expected;
+    }
+    return *created;
+  }
+
+  /// In a child process made by fork(): forgets the parent's global pool (its threads were not
+  /// copied, and its locks may be held forever), so that global() makes a fresh one. The old
+  /// pool is leaked on purpose: destroying it would join threads that do not exist.
+  static void forget_global_after_fork() noexcept {
+    global_slot().store(nullptr, std::memory_order_relaxed);
   }
 
   /// Number of worker threads.
@@ -286,6 +302,11 @@ class thread_pool {
   }
 
   /// Nested waits on one thread beyond which waiting stops stealing (see wait_until).
+  static std::atomic<thread_pool*>& global_slot() noexcept {
+    static std::atomic<thread_pool*> slot{nullptr};
+    return slot;
+  }
+
   static constexpr int max_help_depth = 32;
 
   /// Wakes every thread sleeping in wait_until() (and idle workers) to re-check.

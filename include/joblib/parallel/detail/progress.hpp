@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "joblib/config.hpp"
 #include "joblib/log.hpp"
@@ -44,7 +45,10 @@ inline bool verbosity_filter(std::size_t index, int verbose) {
 /// Formats and emits progress for one call. Not thread-safe: used by the calling thread only.
 class progress_reporter {
  public:
-  progress_reporter(const parallel_options& options, unsigned n_jobs, std::size_t pre_dispatch)
+  /// `backend` names the backend in joblib's first verbose line (default: ThreadingBackend, or
+  /// SequentialBackend for one job).
+  progress_reporter(const parallel_options& options, unsigned n_jobs, std::size_t pre_dispatch,
+                    std::string_view backend = {})
       : verbose_(options.verbose.value_or(0)),
         bar_(options.progress.value_or(false) && ::isatty(STDERR_FILENO)),
         on_progress_(options.on_progress ? &options.on_progress : nullptr),
@@ -53,7 +57,8 @@ class progress_reporter {
         start_(active() ? std::chrono::steady_clock::now()
                         : std::chrono::steady_clock::time_point{}) {
     if (verbose_ > 0) {
-      print("Using backend " + std::string(n_jobs > 1 ? "ThreadingBackend" : "SequentialBackend") +
+      if (backend.empty()) backend = n_jobs > 1 ? "ThreadingBackend" : "SequentialBackend";
+      print("Using backend " + std::string(backend) +
             " with " + std::to_string(n_jobs) + " concurrent workers.");
     }
   }
