@@ -16,6 +16,7 @@
 #include <ranges>
 #include <string>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "joblib/parallel/cpu_count.hpp"
 #include "joblib/parallel/delayed.hpp"
 #include "joblib/parallel/detail/parallel_call.hpp"
+#include "joblib/parallel/detail/process/process_call.hpp"
 #include "joblib/parallel/generator.hpp"
 #include "joblib/parallel/options.hpp"
 #include "joblib/parallel/task_group.hpp"
@@ -66,6 +68,17 @@ class parallel {
     using view = std::remove_reference_t<Range>;
     std::optional<parallel_options> merged;
     const parallel_options& options = resolved(merged);
+    if (options.backend == backend::processes) {
+      if constexpr (detail::process::transportable_result<detail::task_result_t<view>>) {
+        return with_indexable(tasks, [&](auto& indexable) {
+          detail::process::process_call<std::remove_reference_t<decltype(indexable)>> call(
+              indexable, options, process_settings_for(options, detail::process::process_delivery::list));
+          return call.run_list();
+        });
+      } else {
+        throw_not_transportable<detail::task_result_t<view>>();
+      }
+    }
     const detail::call_settings settings = settings_for(options, detail::delivery::list);
     detail::parallel_call<view> call(tasks, options, settings, pool_for(settings));
     return call.run_list();
@@ -109,6 +122,23 @@ class parallel {
     detail::parallel_call<View> call_;
   };
 
+  /// A generator's result stream on worker processes: owns the calls (a copy of them when the
+  /// range cannot be indexed: the workers find their tasks by index), the options and the call.
+  template <class View>
+  class process_stream final : public detail::result_stream<detail::task_result_t<View>> {
+   public:
+    process_stream(View tasks, parallel_options options, detail::process::process_settings settings)
+        : tasks_(std::move(tasks)), options_(std::move(options)), call_(tasks_, options_, std::move(settings)) {
+      call_.start();
+    }
+    std::optional<detail::task_result_t<View>> next() override { return call_.next_result(); }
+
+   private:
+    View tasks_;
+    parallel_options options_;
+    detail::process::process_call<View> call_;
+  };
+
   template <class Range>
   auto make_generator(Range&& tasks, detail::delivery mode) const {
     using owned = std::views::all_t<Range>;
@@ -118,6 +148,24 @@ class parallel {
                   "with parallel(options)(tasks)");
     std::optional<parallel_options> merged;
     parallel_options options = resolved(merged);
+    if (options.backend == backend::processes) {
+      if constexpr (detail::process::transportable_result<result>) {
+        const auto process_mode = mode == detail::delivery::in_order
+                                      ? detail::process::process_delivery::in_order
+                                      : detail::process::process_delivery::completion_order;
+        auto settings = process_settings_for(options, process_mode);
+        if constexpr (detail::indexable_tasks_v<owned>) {
+          return joblib::generator<result>(std::make_unique<process_stream<owned>>(
+              std::views::all(std::forward<Range>(tasks)), std::move(options), std::move(settings)));
+        } else {
+          using calls = std::vector<std::ranges::range_value_t<owned>>;
+          return joblib::generator<result>(std::make_unique<process_stream<std::ranges::owning_view<calls>>>(
+              std::ranges::owning_view<calls>(copy_calls(tasks)), std::move(options), std::move(settings)));
+        }
+      } else {
+        throw_not_transportable<result>();
+      }
+    }
     const detail::call_settings settings = settings_for(options, mode);
     thread_pool* pool = pool_for(settings);
     return joblib::generator<result>(std::make_unique<stream<owned>>(
@@ -157,6 +205,62 @@ class parallel {
                              "positive)");
     }
     return value;
+  }
+
+  // The process backend finds a task by its index: a range that cannot be indexed is copied
+  // into a vector first (its calls, not their results).
+  template <class Range>
+  static auto copy_calls(Range& tasks) {
+    std::vector<std::ranges::range_value_t<Range>> calls;
+    if constexpr (std::ranges::sized_range<Range>) calls.reserve(std::ranges::size(tasks));
+    for (auto&& call : tasks) calls.push_back(std::forward<decltype(call)>(call));
+    return calls;
+  }
+
+  template <class Range, class Run>
+  static decltype(auto) with_indexable(Range& tasks, Run&& run) {
+    if constexpr (detail::indexable_tasks_v<Range>) {
+      return run(tasks);
+    } else {
+      auto calls = copy_calls(tasks);
+      return run(calls);
+    }
+  }
+
+  template <class Indexable>
+  static auto collect_in_processes(Indexable& tasks, const parallel_options& options) {
+    detail::process::process_call<Indexable> call(
+        tasks, options, process_settings_for(options, detail::process::process_delivery::collect));
+    return call.run_collect();
+  }
+
+  template <class R>
+  [[noreturn]] static void throw_not_transportable() {
+    throw invalid_argument(
+        "joblib: backend::processes brings task results back serialized, and " +
+        detail::demangle(typeid(R).name()) +
+        " is not (it must be joblib::serializable, readable back - not a std::span or "
+        "std::string_view - and default-constructible)");
+  }
+
+  static detail::process::process_settings process_settings_for(
+      const parallel_options& options, detail::process::process_delivery mode) {
+    detail::process::process_settings s;
+    s.workers = effective_n_jobs(options.n_jobs.value_or(1));
+    s.fixed_batch = checked_count(options.batch_size.value_or(auto_batch), "batch_size");
+    s.mode = mode;
+    if (mode == detail::process::process_delivery::in_order ||
+        mode == detail::process::process_delivery::completion_order) {
+      s.window = std::max<std::size_t>(
+          1, checked_count(options.pre_dispatch.value_or(2 * std::size_t{s.workers}),
+                           "pre_dispatch"));
+    }
+    s.timeout = options.timeout;
+    s.retries = options.retries.value_or(0);
+    s.max_tasks_per_worker = options.max_tasks_per_worker.value_or(0);
+    if (options.max_nbytes) s.max_nbytes = *options.max_nbytes;
+    if (options.temp_folder) s.temp_folder = *options.temp_folder;
+    return s;
   }
 
   static thread_pool* pool_for(const detail::call_settings& settings) {

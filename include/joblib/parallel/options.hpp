@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -18,6 +19,10 @@ JOBLIB_BEGIN_NAMESPACE
 enum class backend {
   threads,     ///< the process-wide work-stealing pool (default)
   sequential,  ///< one after the other in the calling thread (debugging, profiling)
+  /// Worker processes forked at the call: a task that crashes, aborts or hangs costs that task,
+  /// not the call (see parallel_options::timeout, retries, max_nbytes). Results travel back
+  /// serialized, so they must be serializable (joblib::serializable) and default-constructible.
+  processes,
 };
 
 /// Progress of a parallel call, given to parallel_options::on_progress from the calling
@@ -56,12 +61,25 @@ struct parallel_options {
   std::optional<bool> progress{};
   /// Called from the calling thread as tasks complete.
   std::function<void(const progress_info&)> on_progress{};
-  /// Per-task time limit: a task that runs longer makes the call throw joblib::timeout_error
-  /// when it returns (threads cannot be killed); tasks not yet started are cancelled.
+  /// Per-task time limit. Threads: a task that runs longer makes the call throw
+  /// joblib::timeout_error when it returns (threads cannot be killed); tasks not yet started
+  /// are cancelled. Processes: the worker running an overdue task is killed at the deadline.
   std::optional<std::chrono::duration<double>> timeout{};
   /// Cancels the call: tasks not yet started are skipped and the call throws
   /// joblib::cancelled_error (a generator ends its iteration by throwing it).
   joblib::stop_token stop{};
+  /// Processes: times a task that threw or crashed is run again, each time on a worker process
+  /// forked after the failure, before its failure counts (default 0). Timeouts are not retried.
+  std::optional<unsigned> retries{};
+  /// Processes: arrays of at least this many bytes in a result come back through shared memory,
+  /// mapped by the caller, instead of through the worker's socket (default 1 MiB, as joblib's).
+  std::optional<std::size_t> max_nbytes{};
+  /// Processes: the folder of that shared memory (an unnamed O_TMPFILE file there); default an
+  /// anonymous memfd. Either way nothing named is left behind, whatever is killed when.
+  std::optional<std::filesystem::path> temp_folder{};
+  /// Processes: a worker exits after this many tasks and a fresh one is forked (loky's
+  /// max_tasks_per_child); default no limit.
+  std::optional<std::size_t> max_tasks_per_worker{};
 };
 
 namespace detail {
@@ -104,6 +122,10 @@ class parallel_config {
     if (!call.on_progress) call.on_progress = defaults.on_progress;
     if (!call.timeout) call.timeout = defaults.timeout;
     if (!call.stop.stop_possible()) call.stop = defaults.stop;
+    if (!call.retries) call.retries = defaults.retries;
+    if (!call.max_nbytes) call.max_nbytes = defaults.max_nbytes;
+    if (!call.temp_folder) call.temp_folder = defaults.temp_folder;
+    if (!call.max_tasks_per_worker) call.max_tasks_per_worker = defaults.max_tasks_per_worker;
     return call;
   }
 
