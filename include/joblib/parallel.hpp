@@ -26,6 +26,7 @@
 #include "joblib/parallel/detail/parallel_call.hpp"
 #include "joblib/parallel/generator.hpp"
 #include "joblib/parallel/options.hpp"
+#include "joblib/parallel/outcome.hpp"
 #include "joblib/parallel/task_group.hpp"
 #include "joblib/parallel/thread_pool.hpp"
 #include "joblib/version.hpp"

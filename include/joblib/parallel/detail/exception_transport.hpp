@@ -91,10 +91,10 @@ enum class exception_category : std::uint8_t {
 /// aggregate the serialization core encodes as-is.
 struct transported_exception {
   std::uint8_t category = 0;  ///< an exception_category; 0 (unknown) becomes joblib::task_error
-  std::string type;           ///< demangled dynamic type name of the exception object
-  std::string what;           ///< what() for a std::exception, else ""
+  std::string type{};         ///< demangled dynamic type name of the exception object
+  std::string what{};         ///< what() for a std::exception, else ""
   /// Extra state of some types (see exception_category).
-  std::string text1, text2, text3;
+  std::string text1{}, text2{}, text3{};
   std::int64_t number1 = 0, number2 = 0;
   bool has_number2 = false;
 };
