@@ -166,10 +166,10 @@ inline std::string signal_name(int signal) {
     const char* name;
   };
   static constexpr known table[] = {
-      {1, "SIGHUP: Hangup"},       {2, "SIGINT: Interrupt"},
-      {3, "SIGQUIT: Quit"},        {4, "SIGILL: Illegal instruction"},
-      {6, "SIGABRT: Aborted"},     {8, "SIGFPE: Floating point exception"},
-      {9, "SIGKILL: Killed"},      {11, "SIGSEGV: Segmentation fault"},
+      {1, "SIGHUP: Hangup"},        {2, "SIGINT: Interrupt"},
+      {3, "SIGQUIT: Quit"},         {4, "SIGILL: Illegal instruction"},
+      {6, "SIGABRT: Aborted"},      {8, "SIGFPE: Floating point exception"},
+      {9, "SIGKILL: Killed"},       {11, "SIGSEGV: Segmentation fault"},
       {13, "SIGPIPE: Broken pipe"}, {14, "SIGALRM: Alarm clock"},
       {15, "SIGTERM: Terminated"},
   };

@@ -81,8 +81,8 @@ TEST_CASE("worker_crashed_error names the task and the signal or the exit status
   CHECK(killed.signal() == SIGSEGV);
   CHECK(killed.exit_status() == -1);
   CHECK(std::string(killed.what()) ==
-        "joblib: task 7 crashed its worker process: killed by signal " +
-            std::to_string(SIGSEGV) + " (SIGSEGV: Segmentation fault)");
+        "joblib: task 7 crashed its worker process: killed by signal " + std::to_string(SIGSEGV) +
+            " (SIGSEGV: Segmentation fault)");
   CHECK(contains(joblib::worker_crashed_error(0, SIGABRT, -1).what(), "(SIGABRT: Abort"));
 
   const joblib::worker_crashed_error exited(12, 0, 3);

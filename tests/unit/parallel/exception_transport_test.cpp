@@ -121,8 +121,7 @@ TEST_CASE("system_error keeps its code (generic and system categories) and its m
 
 TEST_CASE("filesystem_error keeps its code and both paths; its text comes first") {
   const std::filesystem::filesystem_error original(
-      "cannot copy", "from/a.txt", "to/b.txt",
-      std::make_error_code(std::errc::permission_denied));
+      "cannot copy", "from/a.txt", "to/b.txt", std::make_error_code(std::errc::permission_denied));
   expect_exactly<std::filesystem::filesystem_error>(
       across(original), [&](const std::filesystem::filesystem_error& e) {
         CHECK(e.code() == original.code());
@@ -213,11 +212,11 @@ TEST_CASE("task_error and worker_crashed_error from a nested call keep their fie
         CHECK(std::string(e.what()) == std::string(killed.what()) + suffix);
       });
   const joblib::worker_crashed_error exited(5, 0, 3);
-  expect_exactly<joblib::worker_crashed_error>(
-      across(exited), [&](const joblib::worker_crashed_error& e) {
-        CHECK(e.signal() == 0);
-        CHECK(e.exit_status() == 3);
-      });
+  expect_exactly<joblib::worker_crashed_error>(across(exited),
+                                               [&](const joblib::worker_crashed_error& e) {
+                                                 CHECK(e.signal() == 0);
+                                                 CHECK(e.exit_status() == 3);
+                                               });
 }
 
 TEST_CASE("any other type arrives as task_error with its demangled name and what()") {

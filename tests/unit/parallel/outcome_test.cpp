@@ -119,8 +119,7 @@ TEST_CASE("a failure built by hand rethrows what its fields describe") {
           .rethrow(),
       joblib::task_error, Catch::Message("joblib: task 3 threw ns::e: x"));
   try {
-    task_failure{.index = 1, .kind = failure_kind::crash, .signal = 0, .exit_status = 2}
-        .rethrow();
+    task_failure{.index = 1, .kind = failure_kind::crash, .signal = 0, .exit_status = 2}.rethrow();
   } catch (const joblib::worker_crashed_error& e) {
     CHECK(e.exit_status() == 2);
   }

@@ -78,8 +78,8 @@ enum class exception_category : std::uint8_t {
   ios_failure = 22,       ///< number1, text3 as system_error
   joblib_error = 40,
   joblib_invalid_argument = 41,
-  format_error = 42,    ///< text1 path, text2 reason, number2 offset when has_number2
-  checksum_error = 43,  ///< as format_error
+  format_error = 42,         ///< text1 path, text2 reason, number2 offset when has_number2
+  checksum_error = 43,       ///< as format_error
   type_mismatch_error = 44,  ///< text1 expected, text2 found
   timeout_error = 45,
   cancelled_error = 46,
@@ -338,9 +338,9 @@ inline std::exception_ptr rebuild(const transported_exception& t, std::size_t in
       // Rebuilt with the constructor that gives the same path(), offset() and reason().
       const auto make = [&]<class E>(std::type_identity<E>) {
         if (!t.text1.empty()) {
-          return with_message(E(std::filesystem::path(t.text1),
-                                static_cast<std::uint64_t>(t.number2), t.text2),
-                              message);
+          return with_message(
+              E(std::filesystem::path(t.text1), static_cast<std::uint64_t>(t.number2), t.text2),
+              message);
         }
         if (t.has_number2) {
           return with_message(E(static_cast<std::uint64_t>(t.number2), t.text2), message);
@@ -360,12 +360,12 @@ inline std::exception_ptr rebuild(const transported_exception& t, std::size_t in
       return std::make_exception_ptr(joblib::cancelled_error(message));
     case c::task_error:
       // The inner task_error's fields (a nested call's task), with this task in what().
-      return with_message(
-          joblib::task_error(static_cast<std::size_t>(t.number1), t.text1, t.text2), message);
+      return with_message(joblib::task_error(static_cast<std::size_t>(t.number1), t.text1, t.text2),
+                          message);
     case c::worker_crashed_error:
       return with_message(
-          joblib::worker_crashed_error(static_cast<std::size_t>(t.number1),
-                                       crash_signal(t.number2), crash_exit_status(t.number2)),
+          joblib::worker_crashed_error(static_cast<std::size_t>(t.number1), crash_signal(t.number2),
+                                       crash_exit_status(t.number2)),
           message);
   }
   return std::make_exception_ptr(joblib::task_error(index, t.type, t.what));

@@ -32,8 +32,8 @@ transported_exception through_bytes(const transported_exception& t) {
 }  // namespace
 
 TEST_CASE("a transported exception survives the serialization core field by field") {
-  const transported_exception t = joblib::detail::describe_exception(std::make_exception_ptr(
-      joblib::format_error("dir/file.jl", 4096, "bad magic")));
+  const transported_exception t = joblib::detail::describe_exception(
+      std::make_exception_ptr(joblib::format_error("dir/file.jl", 4096, "bad magic")));
   const transported_exception back = through_bytes(t);
   CHECK(back.category == t.category);
   CHECK(back.type == t.type);
