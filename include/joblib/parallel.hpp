@@ -24,10 +24,12 @@
 #include "joblib/errors.hpp"
 #include "joblib/parallel/cpu_count.hpp"
 #include "joblib/parallel/delayed.hpp"
+#include "joblib/parallel/detail/collect.hpp"
 #include "joblib/parallel/detail/parallel_call.hpp"
 #include "joblib/parallel/detail/process/process_call.hpp"
 #include "joblib/parallel/generator.hpp"
 #include "joblib/parallel/options.hpp"
+#include "joblib/parallel/outcome.hpp"
 #include "joblib/parallel/task_group.hpp"
 #include "joblib/parallel/thread_pool.hpp"
 #include "joblib/version.hpp"
@@ -40,6 +42,7 @@ JOBLIB_BEGIN_NAMESPACE
 /// when the calls return void). `.generator(tasks)` and `.generator_unordered(tasks)` return
 /// a joblib::generator<R> instead, which yields results as they are ready, in input order or
 /// in completion order (joblib's return_as="generator" / "generator_unordered").
+/// `.collect(tasks)` runs every task whatever fails and returns one joblib::outcome per task.
 ///
 /// Like joblib, n_jobs left unset means 1 (sequential, in the caller) unless a
 /// parallel_config scope sets it. A parallel call inside a task (nested parallelism) runs on
@@ -96,6 +99,32 @@ class parallel {
   requires std::is_invocable_v<std::ranges::range_reference_t<Range>>
   auto generator_unordered(Range&& tasks) const {
     return make_generator(std::forward<Range>(tasks), detail::delivery::completion_order);
+  }
+
+  /// Runs every task like operator() but does not stop at the first failure: returns one
+  /// joblib::outcome<R> per task, in input order (outcome<void> for void tasks), holding its
+  /// value or its task_failure (index, kind, exception type, what). With the thread and
+  /// sequential backends a failure is an exception the task threw (outcome::value() rethrows
+  /// it) or, with `timeout` set, a task that ran longer (its value is discarded).
+  ///
+  /// Throws: joblib::cancelled_error when `stop` is requested (as operator() does);
+  /// joblib::invalid_argument for invalid options; whatever the input range itself throws.
+  ///
+  ///   auto outcomes = joblib::parallel({.n_jobs = 4}).collect(calls);
+  ///   for (const auto& o : outcomes) {
+  ///     if (!o) std::cerr << "task " << o.failure().index << ": " << o.failure().what << '\n';
+  ///   }
+  template <std::ranges::input_range Range>
+  requires std::is_invocable_v<std::ranges::range_reference_t<Range>>
+  auto collect(Range&& tasks) const {
+    using view = std::remove_reference_t<Range>;
+    std::optional<parallel_options> merged;
+    const parallel_options& options = resolved(merged);
+    const detail::call_settings settings = settings_for(options, detail::delivery::list);
+    // Backend dispatch point: backend::processes branches here to its own collect (crashes
+    // and overdue tasks killed at their deadline become failures too). Threads and
+    // sequential:
+    return detail::collect_on_threads<view>(tasks, options, settings, pool_for(settings));
   }
 
   /// The options of this call, before scoped defaults are applied.

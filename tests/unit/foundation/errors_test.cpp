@@ -1,5 +1,6 @@
 #include "joblib/errors.hpp"
 
+#include <csignal>
 #include <string>
 
 #include "catch.hpp"
@@ -16,6 +17,8 @@ TEST_CASE("every library exception derives from joblib::error and std::runtime_e
   REQUIRE_THROWS_AS(throw joblib::type_mismatch_error("a", "b"), joblib::error);
   REQUIRE_THROWS_AS(throw joblib::timeout_error("x"), joblib::error);
   REQUIRE_THROWS_AS(throw joblib::cancelled_error("x"), joblib::error);
+  REQUIRE_THROWS_AS(throw joblib::task_error(0, "t", "x"), joblib::error);
+  REQUIRE_THROWS_AS(throw joblib::worker_crashed_error(0, 9, -1), joblib::error);
   REQUIRE_THROWS_AS(throw joblib::error("x"), std::runtime_error);
 }
 
@@ -57,4 +60,37 @@ TEST_CASE("type_mismatch_error names both signatures") {
   CHECK(contains(e.what(), "vector<f64>"));
   CHECK(contains(e.what(), "vector<i32>"));
   CHECK(contains(e.what(), "x.jl"));
+}
+
+TEST_CASE("task_error names the task, the original type and its message") {
+  const joblib::task_error e(7, "my::oops", "it broke");
+  CHECK(e.index() == 7);
+  CHECK(e.type() == "my::oops");
+  CHECK(e.original_what() == "it broke");
+  CHECK(std::string(e.what()) == "joblib: task 7 threw my::oops: it broke");
+
+  // A thrown value that is no std::exception has no message.
+  const joblib::task_error number(3, "int", "");
+  CHECK(number.original_what().empty());
+  CHECK(std::string(number.what()) == "joblib: task 3 threw int");
+}
+
+TEST_CASE("worker_crashed_error names the task and the signal or the exit status") {
+  const joblib::worker_crashed_error killed(7, SIGSEGV, -1);
+  CHECK(killed.index() == 7);
+  CHECK(killed.signal() == SIGSEGV);
+  CHECK(killed.exit_status() == -1);
+  CHECK(std::string(killed.what()) ==
+        "joblib: task 7 crashed its worker process: killed by signal " + std::to_string(SIGSEGV) +
+            " (SIGSEGV: Segmentation fault)");
+  CHECK(contains(joblib::worker_crashed_error(0, SIGABRT, -1).what(), "(SIGABRT: Abort"));
+
+  const joblib::worker_crashed_error exited(12, 0, 3);
+  CHECK(exited.signal() == 0);
+  CHECK(exited.exit_status() == 3);
+  CHECK(std::string(exited.what()) == "joblib: task 12 crashed its worker process: exit status 3");
+
+  // A signal number without a name is still reported.
+  CHECK(std::string(joblib::worker_crashed_error(1, 200, -1).what()) ==
+        "joblib: task 1 crashed its worker process: killed by signal 200");
 }

@@ -81,6 +81,13 @@ class small_vector {
   std::vector<T> overflow_;
 };
 
+/// The message of the timeout_error of task `index`, which ran for `took`, past `limit`.
+inline std::string timeout_message(std::size_t index, std::chrono::duration<double> took,
+                                   std::chrono::duration<double> limit) {
+  return "joblib: task " + std::to_string(index) + " ran for " + std::to_string(took.count()) +
+         " s, longer than the timeout of " + std::to_string(limit.count()) + " s";
+}
+
 /// How a call hands its results to the caller.
 enum class delivery {
   list,              ///< every result, in input order, once all tasks finished
@@ -292,11 +299,7 @@ class parallel_call final : runner_host {
 
   void check_timeout(std::chrono::steady_clock::time_point started, std::size_t index) {
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-    if (took > *timeout_) {
-      throw timeout_error("joblib: task " + std::to_string(index) + " ran for " +
-                          std::to_string(took.count()) + " s, longer than the timeout of " +
-                          std::to_string(timeout_->count()) + " s");
-    }
+    if (took > *timeout_) throw timeout_error(timeout_message(index, took, *timeout_));
   }
 
   // Whether this call's batches deliver their results (everything but in-place lists).
