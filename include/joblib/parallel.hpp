@@ -75,7 +75,8 @@ class parallel {
       if constexpr (detail::process::transportable_result<detail::task_result_t<view>>) {
         return with_indexable(tasks, [&](auto& indexable) {
           detail::process::process_call<std::remove_reference_t<decltype(indexable)>> call(
-              indexable, options, process_settings_for(options, detail::process::process_delivery::list));
+              indexable, options,
+              process_settings_for(options, detail::process::process_delivery::list));
           return call.run_list();
         });
       } else {
@@ -120,10 +121,20 @@ class parallel {
     using view = std::remove_reference_t<Range>;
     std::optional<parallel_options> merged;
     const parallel_options& options = resolved(merged);
+    if (options.backend == backend::processes) {
+      // Crashes and overdue tasks (killed at their deadline) become failures too.
+      if constexpr (detail::process::transportable_result<detail::task_result_t<view>>) {
+        return with_indexable(tasks, [&](auto& indexable) {
+          detail::process::process_call<std::remove_reference_t<decltype(indexable)>> call(
+              indexable, options,
+              process_settings_for(options, detail::process::process_delivery::collect));
+          return call.run_collect();
+        });
+      } else {
+        throw_not_transportable<detail::task_result_t<view>>();
+      }
+    }
     const detail::call_settings settings = settings_for(options, detail::delivery::list);
-    // Backend dispatch point: backend::processes branches here to its own collect (crashes
-    // and overdue tasks killed at their deadline become failures too). Threads and
-    // sequential:
     return detail::collect_on_threads<view>(tasks, options, settings, pool_for(settings));
   }
 
@@ -157,7 +168,9 @@ class parallel {
   class process_stream final : public detail::result_stream<detail::task_result_t<View>> {
    public:
     process_stream(View tasks, parallel_options options, detail::process::process_settings settings)
-        : tasks_(std::move(tasks)), options_(std::move(options)), call_(tasks_, options_, std::move(settings)) {
+        : tasks_(std::move(tasks)),
+          options_(std::move(options)),
+          call_(tasks_, options_, std::move(settings)) {
       call_.start();
     }
     std::optional<detail::task_result_t<View>> next() override { return call_.next_result(); }
@@ -184,12 +197,15 @@ class parallel {
                                       : detail::process::process_delivery::completion_order;
         auto settings = process_settings_for(options, process_mode);
         if constexpr (detail::indexable_tasks_v<owned>) {
-          return joblib::generator<result>(std::make_unique<process_stream<owned>>(
-              std::views::all(std::forward<Range>(tasks)), std::move(options), std::move(settings)));
+          return joblib::generator<result>(
+              std::make_unique<process_stream<owned>>(std::views::all(std::forward<Range>(tasks)),
+                                                      std::move(options), std::move(settings)));
         } else {
           using calls = std::vector<std::ranges::range_value_t<owned>>;
-          return joblib::generator<result>(std::make_unique<process_stream<std::ranges::owning_view<calls>>>(
-              std::ranges::owning_view<calls>(copy_calls(tasks)), std::move(options), std::move(settings)));
+          return joblib::generator<result>(
+              std::make_unique<process_stream<std::ranges::owning_view<calls>>>(
+                  std::ranges::owning_view<calls>(copy_calls(tasks)), std::move(options),
+                  std::move(settings)));
         }
       } else {
         throw_not_transportable<result>();
@@ -256,13 +272,6 @@ class parallel {
     }
   }
 
-  template <class Indexable>
-  static auto collect_in_processes(Indexable& tasks, const parallel_options& options) {
-    detail::process::process_call<Indexable> call(
-        tasks, options, process_settings_for(options, detail::process::process_delivery::collect));
-    return call.run_collect();
-  }
-
   template <class R>
   [[noreturn]] static void throw_not_transportable() {
     throw invalid_argument(
@@ -281,8 +290,8 @@ class parallel {
     if (mode == detail::process::process_delivery::in_order ||
         mode == detail::process::process_delivery::completion_order) {
       s.window = std::max<std::size_t>(
-          1, checked_count(options.pre_dispatch.value_or(2 * std::size_t{s.workers}),
-                           "pre_dispatch"));
+          1,
+          checked_count(options.pre_dispatch.value_or(2 * std::size_t{s.workers}), "pre_dispatch"));
     }
     s.timeout = options.timeout;
     s.retries = options.retries.value_or(0);

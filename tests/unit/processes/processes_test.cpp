@@ -10,9 +10,9 @@
 
 #include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -89,9 +89,7 @@ std::size_t entries_in(const fs::path& dir) {
   return n;
 }
 
-bool has_children() {
-  return ::waitpid(-1, nullptr, WNOHANG) != -1 || errno != ECHILD;
-}
+bool has_children() { return ::waitpid(-1, nullptr, WNOHANG) != -1 || errno != ECHILD; }
 
 // Gone, or a zombie waiting for an init that does not reap.
 bool process_gone(pid_t pid) {
@@ -130,9 +128,10 @@ TEST_CASE("processes: results equal the thread backend's, in input order", "[pro
     return v;
   }();
   // The lambda captures by reference: the workers read the caller's data copy-on-write.
-  auto calls = std::views::iota(0, 1000) | std::views::transform([&data](int i) {
-                 return [&data, i] { return std::to_string(data[static_cast<std::size_t>(i)] * 2); };
-               });
+  auto calls =
+      std::views::iota(0, 1000) | std::views::transform([&data](int i) {
+        return [&data, i] { return std::to_string(data[static_cast<std::size_t>(i)] * 2); };
+      });
   const std::vector<std::string> expected = joblib::parallel({.n_jobs = 2})(calls);
   const std::vector<std::string> got = joblib::parallel{processes()}(calls);
   CHECK(got == expected);
@@ -140,7 +139,8 @@ TEST_CASE("processes: results equal the thread backend's, in input order", "[pro
   SECTION("in worker processes, not in the caller") {
     const pid_t caller = ::getpid();
     const auto pids = joblib::parallel{processes()}(
-        std::views::iota(0, 20) | std::views::transform(joblib::delayed([](int) { return ::getpid(); })));
+        std::views::iota(0, 20) |
+        std::views::transform(joblib::delayed([](int) { return ::getpid(); })));
     for (pid_t p : pids) CHECK(p != caller);
   }
   SECTION("fixed batch sizes") {
@@ -150,7 +150,8 @@ TEST_CASE("processes: results equal the thread backend's, in input order", "[pro
   }
   SECTION("one job still isolates the tasks in one worker process") {
     const auto pids = joblib::parallel{processes(1)}(
-        std::views::iota(0, 5) | std::views::transform(joblib::delayed([](int) { return ::getpid(); })));
+        std::views::iota(0, 5) |
+        std::views::transform(joblib::delayed([](int) { return ::getpid(); })));
     CHECK(std::set<pid_t>(pids.begin(), pids.end()).size() == 1);
     CHECK(pids[0] != ::getpid());
   }
@@ -159,14 +160,16 @@ TEST_CASE("processes: results equal the thread backend's, in input order", "[pro
 TEST_CASE("processes: void tasks, empty inputs, input ranges that cannot be indexed",
           "[processes]") {
   test::temp_dir dir("processes");
-  joblib::parallel{processes()}(std::views::iota(0, 10) | std::views::transform(joblib::delayed([&](int i) {
+  joblib::parallel{processes()}(std::views::iota(0, 10) |
+                                std::views::transform(joblib::delayed([&](int i) {
                                   std::ofstream(dir.path() / std::to_string(i)) << i;
                                 })));
   CHECK(entries_in(dir.path()) == 10);
 
-  CHECK(joblib::parallel{processes()}(std::views::iota(0, 0) |
-                                      std::views::transform(joblib::delayed([](int i) { return i; })))
-            .empty());
+  CHECK(
+      joblib::parallel{processes()}(std::views::iota(0, 0) |
+                                    std::views::transform(joblib::delayed([](int i) { return i; })))
+          .empty());
 
   std::list<int> inputs{5, 6, 7};
   const auto r = joblib::parallel{processes()}(
@@ -214,7 +217,8 @@ struct divergence : std::exception {
 TEST_CASE("processes: an exception of a user type arrives as task_error with its type name",
           "[processes]") {
   try {
-    joblib::parallel{processes()}(std::views::iota(0, 4) | std::views::transform(joblib::delayed([](int i) {
+    joblib::parallel{processes()}(std::views::iota(0, 4) |
+                                  std::views::transform(joblib::delayed([](int i) {
                                     if (i == 2) throw sweep::divergence();
                                     return i;
                                   })));
@@ -228,7 +232,7 @@ TEST_CASE("processes: an exception of a user type arrives as task_error with its
 
 TEST_CASE("processes: a crashing task costs that task, named with its signal or status",
           "[processes]") {
-  const int how = GENERATE(0, 1, 2, 3);  // SIGSEGV, abort, std::terminate, exit(3)
+  const int how = GENERATE(0, 1, 2, 3);   // SIGSEGV, abort, std::terminate, exit(3)
   const int where = GENERATE(0, 23, 49);  // first, middle, last
   CAPTURE(how, where);
   auto calls = std::views::iota(0, 50) | std::views::transform(joblib::delayed([=](int i) {
@@ -409,13 +413,15 @@ TEST_CASE("processes: a nested parallel call inside a task runs on a pool of the
           "[processes]") {
   if (thread_sanitized) return;  // TSan does not support threads started after a multithreaded fork
   // The caller's global pool has threads; the worker has none of them and must not wait on them.
-  CHECK(joblib::parallel({.n_jobs = 2})(std::views::iota(0, 4) |
-                                        std::views::transform(joblib::delayed([](int i) { return i; })))
-            .size() == 4);
+  CHECK(
+      joblib::parallel({.n_jobs = 2})(
+          std::views::iota(0, 4) | std::views::transform(joblib::delayed([](int i) { return i; })))
+          .size() == 4);
   const auto sums = joblib::parallel{processes()}(
       std::views::iota(0, 4) | std::views::transform(joblib::delayed([](int i) {
         const auto inner = joblib::parallel({.n_jobs = 2})(
-            std::views::iota(0, 100) | std::views::transform(joblib::delayed([i](int k) { return i * k; })));
+            std::views::iota(0, 100) |
+            std::views::transform(joblib::delayed([i](int k) { return i * k; })));
         return std::accumulate(inner.begin(), inner.end(), 0L);
       })));
   CHECK(sums == std::vector<long>{0, 4950, 9900, 14850});
@@ -440,7 +446,8 @@ TEST_CASE("processes: a large array result travels through shared memory", "[pro
   std::ifstream maps("/proc/self/maps");
   std::string line;
   bool mapped = false;
-  while (std::getline(maps, line)) mapped = mapped || line.find("memfd:joblib-result") != std::string::npos;
+  while (std::getline(maps, line))
+    mapped = mapped || line.find("memfd:joblib-result") != std::string::npos;
   CHECK(mapped);
   // Writable: the mapping is private to the caller.
   auto copy = arrays;
@@ -452,22 +459,25 @@ TEST_CASE("processes: a large array result travels through shared memory", "[pro
     auto o = processes();
     o.max_nbytes = 1024;
     o.temp_folder = dir.path();
-    const auto r = joblib::parallel{o}(std::views::iota(0, 6) | std::views::transform(joblib::delayed([](int i) {
-                                         return std::vector<float>(static_cast<std::size_t>(100 * i), 1.5f);
-                                       })));
-    for (int i = 0; i < 6; ++i) CHECK(r[static_cast<std::size_t>(i)] == std::vector<float>(static_cast<std::size_t>(100 * i), 1.5f));
+    const auto r = joblib::parallel{o}(
+        std::views::iota(0, 6) | std::views::transform(joblib::delayed([](int i) {
+          return std::vector<float>(static_cast<std::size_t>(100 * i), 1.5f);
+        })));
+    for (int i = 0; i < 6; ++i)
+      CHECK(r[static_cast<std::size_t>(i)] ==
+            std::vector<float>(static_cast<std::size_t>(100 * i), 1.5f));
     CHECK(entries_in(dir.path()) == 0);  // O_TMPFILE: never named
   }
 }
 
-TEST_CASE("processes: many calls leak no descriptor, child or shared-memory file",
-          "[processes]") {
+TEST_CASE("processes: many calls leak no descriptor, child or shared-memory file", "[processes]") {
   const int calls = sanitized ? 200 : 2000;
   const std::size_t fds = open_fds();
   const std::size_t shm = entries_in("/dev/shm");
   for (int k = 0; k < calls; ++k) {
     const auto r = joblib::parallel{processes()}(
-        std::views::iota(0, 4) | std::views::transform(joblib::delayed([k](int i) { return k + i; })));
+        std::views::iota(0, 4) |
+        std::views::transform(joblib::delayed([k](int i) { return k + i; })));
     REQUIRE(r[3] == k + 3);
   }
   CHECK(open_fds() == fds);
@@ -478,8 +488,9 @@ TEST_CASE("processes: many calls leak no descriptor, child or shared-memory file
 TEST_CASE("processes: max_tasks_per_worker replaces workers", "[processes]") {
   auto o = processes(1);
   o.max_tasks_per_worker = 2;
-  const auto pids = joblib::parallel{o}(
-      std::views::iota(0, 10) | std::views::transform(joblib::delayed([](int) { return ::getpid(); })));
+  const auto pids =
+      joblib::parallel{o}(std::views::iota(0, 10) |
+                          std::views::transform(joblib::delayed([](int) { return ::getpid(); })));
   CHECK(std::set<pid_t>(pids.begin(), pids.end()).size() == 5);
   CHECK_FALSE(has_children());
 }
@@ -492,12 +503,13 @@ TEST_CASE("processes: a caller killed mid-call leaves no worker behind", "[proce
   if (caller == 0) {
     ::close(report[0]);
     try {
-      joblib::parallel{processes()}(std::views::iota(0, 2) | std::views::transform(joblib::delayed([&](int) {
-                                      const pid_t self = ::getpid();
-                                      [[maybe_unused]] auto n = ::write(report[1], &self, sizeof self);
-                                      std::this_thread::sleep_for(60s);
-                                      return 0;
-                                    })));
+      joblib::parallel{processes()}(
+          std::views::iota(0, 2) | std::views::transform(joblib::delayed([&](int) {
+            const pid_t self = ::getpid();
+            [[maybe_unused]] auto n = ::write(report[1], &self, sizeof self);
+            std::this_thread::sleep_for(60s);
+            return 0;
+          })));
     } catch (...) {
     }
     ::_exit(0);
@@ -524,7 +536,8 @@ TEST_CASE("processes: what the caller buffered for stdout is not printed again b
   const int status = test::in_child([&] {
     if (!std::freopen(out.c_str(), "w", stdout)) return 1;
     std::printf("caller-line\n");  // stays in stdio's buffer: a file is fully buffered
-    joblib::parallel{processes()}(std::views::iota(0, 3) | std::views::transform(joblib::delayed([](int i) {
+    joblib::parallel{processes()}(std::views::iota(0, 3) |
+                                  std::views::transform(joblib::delayed([](int i) {
                                     std::printf("task-%d\n", i);
                                     return i;
                                   })));
@@ -535,7 +548,9 @@ TEST_CASE("processes: what the caller buffered for stdout is not printed again b
   std::ifstream in(out);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::size_t count = 0;
-  for (auto pos = text.find("caller-line"); pos != std::string::npos; pos = text.find("caller-line", pos + 1)) ++count;
+  for (auto pos = text.find("caller-line"); pos != std::string::npos;
+       pos = text.find("caller-line", pos + 1))
+    ++count;
   CHECK(count == 1);
   for (int i = 0; i < 3; ++i) CHECK_THAT(text, Catch::Contains("task-" + std::to_string(i)));
 }
@@ -545,7 +560,8 @@ TEST_CASE("processes: progress, stop and a result type that cannot travel", "[pr
     std::size_t last = 0;
     auto o = processes();
     o.on_progress = [&](const joblib::progress_info& p) { last = p.completed; };
-    joblib::parallel{o}(std::views::iota(0, 40) | std::views::transform(joblib::delayed([](int i) { return i; })));
+    joblib::parallel{o}(std::views::iota(0, 40) |
+                        std::views::transform(joblib::delayed([](int i) { return i; })));
     CHECK(last == 40);
   }
   SECTION("stop cancels the call and kills the workers") {
@@ -557,7 +573,8 @@ TEST_CASE("processes: progress, stop and a result type that cannot travel", "[pr
       stop.request_stop();
     });
     const auto start = std::chrono::steady_clock::now();
-    CHECK_THROWS_AS(joblib::parallel{o}(std::views::iota(0, 4) | std::views::transform(joblib::delayed([](int i) {
+    CHECK_THROWS_AS(joblib::parallel{o}(std::views::iota(0, 4) |
+                                        std::views::transform(joblib::delayed([](int i) {
                                           std::this_thread::sleep_for(30s);
                                           return i;
                                         }))),
@@ -567,7 +584,8 @@ TEST_CASE("processes: progress, stop and a result type that cannot travel", "[pr
     CHECK_FALSE(has_children());
   }
   SECTION("a result that cannot be read back is invalid_argument before any fork") {
-    CHECK_THROWS_AS(joblib::parallel{processes()}(std::views::iota(0, 2) | std::views::transform(joblib::delayed([](int) {
+    CHECK_THROWS_AS(joblib::parallel{processes()}(std::views::iota(0, 2) |
+                                                  std::views::transform(joblib::delayed([](int) {
                                                     return std::string_view("view");
                                                   }))),
                     joblib::invalid_argument);

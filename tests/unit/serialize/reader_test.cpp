@@ -1,4 +1,5 @@
 #include <joblib/serialize.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <cstring>

@@ -7,7 +7,6 @@
 // plain aggregates.
 #pragma once
 
-
 #include <array>
 #include <chrono>
 #include <complex>
@@ -195,26 +194,25 @@ enum class kind {
 /// json header: a program that has a json value has included <nlohmann/json.hpp> itself.
 /// ordered_json (an ordered_map object) is not nlohmann::json and is not matched.
 template <class U>
-concept nlohmann_json =
-    requires {
-      typename U::value_t;
-      typename U::json_pointer;
-      typename U::exception;
-      typename U::object_t::key_compare;
-      typename U::array_t;
-      typename U::string_t;
-      typename U::boolean_t;
-      typename U::number_integer_t;
-      typename U::number_unsigned_t;
-      typename U::number_float_t;
-    } &&
-    std::is_same_v<typename U::object_t,
-                   std::map<std::string, U, typename U::object_t::key_compare>> &&
-    std::is_same_v<typename U::array_t, std::vector<U>> &&
-    std::is_same_v<typename U::string_t, std::string> && std::is_same_v<typename U::boolean_t, bool> &&
-    std::is_same_v<typename U::number_integer_t, std::int64_t> &&
-    std::is_same_v<typename U::number_unsigned_t, std::uint64_t> &&
-    std::is_same_v<typename U::number_float_t, double>;
+concept nlohmann_json = requires {
+  typename U::value_t;
+  typename U::json_pointer;
+  typename U::exception;
+  typename U::object_t::key_compare;
+  typename U::array_t;
+  typename U::string_t;
+  typename U::boolean_t;
+  typename U::number_integer_t;
+  typename U::number_unsigned_t;
+  typename U::number_float_t;
+}
+&&std::is_same_v<typename U::object_t,
+                 std::map<std::string, U, typename U::object_t::key_compare>>&&
+    std::is_same_v<typename U::array_t, std::vector<U>>&& std::is_same_v<
+        typename U::string_t, std::string>&& std::is_same_v<typename U::boolean_t, bool>&&
+        std::is_same_v<typename U::number_integer_t, std::int64_t>&&
+            std::is_same_v<typename U::number_unsigned_t, std::uint64_t>&&
+                std::is_same_v<typename U::number_float_t, double>;
 
 template <class T>
 constexpr kind kind_of() noexcept {
@@ -350,7 +348,8 @@ constexpr bool check_serializable() {
                                    (k == kind::array_node && span_traits<U>::value))) {
     return false;
   } else if constexpr (k == kind::custom) {
-    return check_serializable<representation_t<U>, Loading>() && check_serializable<custom_output_t<U>, Loading>();
+    return check_serializable<representation_t<U>, Loading>() &&
+           check_serializable<custom_output_t<U>, Loading>();
   } else if constexpr (k == kind::member) {
     // Its signature is read from a default-constructed object, and loading needs one too.
     return std::is_default_constructible_v<U>;

@@ -159,7 +159,8 @@ class message_reader {
   /// Reads what the socket has. False at end of stream (the worker exited or died).
   bool receive(int fd) {
     for (;;) {
-      if (buffer_.size() - end_ < min_read) buffer_.resize(std::max(2 * buffer_.size(), end_ + min_read));
+      if (buffer_.size() - end_ < min_read)
+        buffer_.resize(std::max(2 * buffer_.size(), end_ + min_read));
       iovec io{buffer_.data() + end_, buffer_.size() - end_};
       msghdr msg{};
       msg.msg_iov = &io;
@@ -202,8 +203,8 @@ class message_reader {
       if (buffer_.size() < need) buffer_.resize(need);
       return std::nullopt;
     }
-    m.payload = std::span<const std::byte>(buffer_.data() + begin_ + sizeof m.header,
-                                           m.header.length);
+    m.payload =
+        std::span<const std::byte>(buffer_.data() + begin_ + sizeof m.header, m.header.length);
     if (m.header.has_fd != 0) {
       if (fds_.empty()) throw_system("a worker message lost its descriptor", EPROTO);
       m.fd = fds_.front();

@@ -64,9 +64,10 @@ inline constexpr std::chrono::milliseconds target_batch_time{2};
 /// Whether tasks returning R can run on worker processes: R travels back serialized, so it must
 /// be serializable, readable back (not a span or string_view) and default-constructible.
 template <class R>
-inline constexpr bool transportable_result =
-    std::is_void_v<R> || (check_serializable<R, true>() && std::is_default_constructible_v<R> &&
-                          std::is_move_constructible_v<R>);
+inline constexpr bool transportable_result = std::is_void_v<R> ||
+                                             (check_serializable<R, true>() &&
+                                              std::is_default_constructible_v<R> &&
+                                              std::is_move_constructible_v<R>);
 
 /// How the results of a process call are handed out.
 enum class process_delivery { list, collect, in_order, completion_order };
@@ -285,7 +286,8 @@ class process_call {
     auto w = std::make_unique<worker>();
     w->serial = ++forks_;
     worker_status& status = w->status.get();
-    w->handle = fork_worker(inherited, [this, &status](int socket) { return worker_main(socket, status); });
+    w->handle =
+        fork_worker(inherited, [this, &status](int socket) { return worker_main(socket, status); });
     workers_.push_back(std::move(w));
   }
 
@@ -354,8 +356,7 @@ class process_call {
     ++dispatched_batches_;
     w.batches.push_back(b);
     // A dead worker's socket fails here or shows up in poll(): either way step() reaps it.
-    send_all(w.handle.socket.get(),
-             std::span(reinterpret_cast<const std::byte*>(&c), sizeof c));
+    send_all(w.handle.socket.get(), std::span(reinterpret_cast<const std::byte*>(&c), sizeof c));
   }
 
   // Waits for something to happen and handles it.
@@ -394,8 +395,7 @@ class process_call {
           if (!w->batches.empty()) ms = ms < 0 ? 10 : std::min(ms, 10L);
           continue;
         }
-        const auto due =
-            *started + std::chrono::duration_cast<clock::duration>(*settings_.timeout);
+        const auto due = *started + std::chrono::duration_cast<clock::duration>(*settings_.timeout);
         const long left = std::chrono::ceil<std::chrono::milliseconds>(due - now).count();
         ms = ms < 0 ? std::max(0L, left) : std::min(ms, std::max(0L, left));
       }
@@ -426,13 +426,8 @@ class process_call {
       } else {
         transported_exception t;
         read_value(t, m->payload, nullptr);
-        task_failure f;
-        f.index = expected;
-        f.kind = failure_kind::exception;
-        f.type = t.type;
-        f.what = t.what;
-        f.exception = rebuild_exception(t, expected);
-        failed(expected, std::move(f), &w);
+        std::exception_ptr rebuilt = rebuild_exception(t, expected);
+        failed(expected, exception_failure(expected, std::move(rebuilt), t.type, t.what), &w);
       }
       b.received += count;
       if (b.received == b.count) batch_done(w);
@@ -463,7 +458,8 @@ class process_call {
     if (!settings_.fixed_batch) {
       const double took = std::chrono::duration<double>(now - b.started).count();
       const double target = std::chrono::duration<double>(target_batch_time).count();
-      const double ideal = took > 0 ? static_cast<double>(b.count) * target / took : 2 * batch_size_;
+      const double ideal =
+          took > 0 ? static_cast<double>(b.count) * target / took : 2 * batch_size_;
       batch_size_ = std::clamp((batch_size_ + ideal) / 2, 1.0, 2 * batch_size_);
     }
     if (!w.batches.empty()) w.batches.front().started = now;
@@ -557,22 +553,13 @@ class process_call {
     }
     w.batches.clear();
     const std::size_t index = *blamed;
-    task_failure f;
-    f.index = index;
-    if (overdue) {
-      f.kind = failure_kind::timeout;
-      f.what = "joblib: task " + std::to_string(index) + " ran longer than the timeout of " +
-               std::to_string(settings_.timeout->count()) + " s; its worker process was killed";
-      f.exception = std::make_exception_ptr(timeout_error(f.what));
-    } else {
-      const worker_crashed_error e(index, how.signal, how.exit_status);
-      f.kind = failure_kind::crash;
-      f.signal = how.signal;
-      f.exit_status = how.exit_status;
-      f.what = e.what();
-      f.exception = std::make_exception_ptr(e);
-    }
-    failed(index, std::move(f), nullptr);
+    failed(index,
+           overdue ? timeout_failure(index, "joblib: task " + std::to_string(index) +
+                                                " ran longer than the timeout of " +
+                                                std::to_string(settings_.timeout->count()) +
+                                                " s; its worker process was killed")
+                   : crash_failure(index, how.signal, how.exit_status),
+           nullptr);
   }
 
   void requeue_unfinished(worker& w) {
@@ -625,8 +612,8 @@ class process_call {
   void retire_idle() {
     for (std::size_t i = 0; i < workers_.size();) {
       worker& w = *workers_[i];
-      const bool spent = settings_.max_tasks_per_worker != 0 &&
-                         w.tasks_given >= settings_.max_tasks_per_worker;
+      const bool spent =
+          settings_.max_tasks_per_worker != 0 && w.tasks_given >= settings_.max_tasks_per_worker;
       if ((w.retiring || spent) && w.batches.empty()) {
         std::unique_ptr<worker> owned = detach(w);
         stop_worker(*owned);

@@ -232,7 +232,8 @@ class shared_array_source final : public array_source {
     } else {
       if (!mapping_ || e.offset > mapping_->size() || e.nbytes > mapping_->size() - e.offset)
         fail("shared-memory array out of range");
-      a.bytes = std::span<std::byte>(mapping_->data() + e.offset, static_cast<std::size_t>(e.nbytes));
+      a.bytes =
+          std::span<std::byte>(mapping_->data() + e.offset, static_cast<std::size_t>(e.nbytes));
       a.keep_alive = mapping_;
     }
     return a;

@@ -8,12 +8,12 @@
 // forking, the caller flushes its stdio buffers so that the child does not print them again.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <sys/mman.h>
@@ -21,10 +21,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
-#include <new>
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <new>
 #include <span>
 #include <utility>
 
@@ -41,8 +41,8 @@ namespace detail::process {
 /// results still in its buffer is blamed for the right task, and an overdue task is seen
 /// without asking the worker.
 struct worker_status {
-  std::atomic<std::uint64_t> running{0};     // index + 1 of the task it runs; 0: none yet
-  std::atomic<std::int64_t> started_ns{0};   // steady_clock time the task started
+  std::atomic<std::uint64_t> running{0};    // index + 1 of the task it runs; 0: none yet
+  std::atomic<std::int64_t> started_ns{0};  // steady_clock time the task started
 };
 
 /// A worker_status page shared (MAP_SHARED) between a caller and the worker it forks.
