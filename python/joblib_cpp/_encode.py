@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import struct
 from fractions import Fraction
@@ -64,6 +65,12 @@ def _common(items, what) -> str:
 
 
 def _numpy_name(dt) -> str:
+    """The element signature of a numpy dtype (complex64 is ``complex<f32>``)."""
+    name = _dtype_name(dt)
+    return {"c64": "complex<f32>", "c128": "complex<f64>"}.get(name, name)
+
+
+def _dtype_name(dt) -> str:
     dt = np.dtype(dt)
     for name, ours in NUMPY_DTYPES.items():
         if dt == ours or dt == ours.newbyteorder("="):
@@ -166,7 +173,7 @@ class Encoder:
                 b = bytearray()
                 try:
                     Encoder(None).encode(alt, v, b)
-                except (TypeError, ValueError, OverflowError, struct.error):
+                except (TypeError, ValueError, OverflowError):
                     continue
                 out += struct.pack("<I", i)
                 self.encode(alt, v, out)
@@ -231,10 +238,17 @@ class Encoder:
             out += struct.pack(SCALARS[k][0], float(v))
             return
         if k in ("f80", "f128"):
-            raise TypeError("dump: long double (f80/f128) is not written by this package")
+            if not isinstance(v, (float, int, np.floating, np.integer)) or \
+                    isinstance(v, (bool, np.bool_)):
+                raise TypeError(f"dump: {k} needs a float, not {type(v).__name__}")
+            out += _long_double(float(v), k)
+            return
         if not isinstance(v, (int, np.integer)) or isinstance(v, (bool, np.bool_)):
             raise TypeError(f"dump: {k} needs an int, not {type(v).__name__}")
-        out += struct.pack(SCALARS[k][0], int(v))  # struct.error when out of range
+        try:
+            out += struct.pack(SCALARS[k][0], int(v))
+        except struct.error:
+            raise OverflowError(f"dump: {v} does not fit {k}") from None
 
     def array_node(self, sig, v, out):
         name = sig.array_dtype()
@@ -261,7 +275,7 @@ class Encoder:
                 same = (back == natural) | ((back != back) & (natural != natural))
                 if not np.all(same):
                     raise ValueError(f"dump: values do not fit {name} exactly")
-        arr = np.ascontiguousarray(arr, dtype=dt)
+        arr = np.asarray(arr, dtype=dt, order="C")  # (ascontiguousarray makes 0-d arrays 1-d)
         if sig.kind == "ndarray":
             if arr.ndim > 32:
                 raise ValueError("dump: more than 32 dimensions")
@@ -276,6 +290,27 @@ class Encoder:
             out += bytes((0, DTYPE_CODES[name], arr.ndim))
             out += struct.pack(f"<{arr.ndim}Q", *arr.shape)
             out += arr.tobytes()
+
+
+def _long_double(v: float, k: str) -> bytes:
+    """A double as x87 extended (f80, 10 bytes) or IEEE binary128 (f128, 16 bytes): exact."""
+    sign = 1 if math.copysign(1.0, v) < 0 else 0
+    if math.isnan(v) or math.isinf(v):
+        exp = 0x7FFF
+        quiet = 1 << (62 if k == "f80" else 111)  # the quiet-NaN bit
+        mant = (1 << 63 if k == "f80" else 0) | (quiet if math.isnan(v) else 0)
+    elif v == 0:
+        exp = mant = 0
+    else:
+        m, e = math.frexp(abs(v))  # abs(v) = m * 2**e, 0.5 <= m < 1
+        exp = e - 1 + 16383
+        if k == "f80":
+            mant = int(m * (1 << 64))  # explicit integer bit; exact (53 significant bits)
+        else:
+            mant = int(m * (1 << 113)) - (1 << 112)  # implicit leading bit dropped
+    if k == "f80":
+        return mant.to_bytes(8, "little") + (sign << 15 | exp).to_bytes(2, "little")
+    return ((sign << 127) | (exp << 112) | mant).to_bytes(16, "little")
 
 
 def encode(value, signature: str, sink=None) -> bytes:
