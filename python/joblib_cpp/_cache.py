@@ -75,13 +75,22 @@ class Cache:
         self.location = os.fspath(location)
         self.root = os.path.join(self.location, "joblib")
 
-    def _folders(self):
+    @staticmethod
+    def _subfolders(folder):
+        """Real subfolders (not links); a folder removed meanwhile (a concurrent clear) has
+        none."""
         try:
-            names = sorted(os.listdir(self.root))
-        except FileNotFoundError:
+            names = sorted(os.listdir(folder))
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        return [n for n in names
-                if stat.S_ISDIR(os.lstat(os.path.join(self.root, n)).st_mode)]
+        out = []
+        for n in names:
+            try:
+                if stat.S_ISDIR(os.lstat(os.path.join(folder, n)).st_mode):
+                    out.append(n)
+            except FileNotFoundError:
+                pass
+        return out
 
     def functions(self):
         """Names of the functions that have entries (the names given to cache())."""
@@ -90,13 +99,17 @@ class Cache:
     def entries(self, function=None):
         """Every entry (of ``function`` only when given), oldest use first."""
         out = []
-        for folder in self._folders():
+        for folder in self._subfolders(self.root):
             fdir = os.path.join(self.root, folder)
-            for fan in sorted(os.listdir(fdir)):
+            for fan in self._subfolders(fdir):
                 ddir = os.path.join(fdir, fan)
-                if not _HEX2.fullmatch(fan) or not stat.S_ISDIR(os.lstat(ddir).st_mode):
+                if not _HEX2.fullmatch(fan):
                     continue
-                for name in sorted(os.listdir(ddir)):
+                try:
+                    names = sorted(os.listdir(ddir))
+                except (FileNotFoundError, NotADirectoryError):
+                    continue
+                for name in names:
                     if not _KEY.fullmatch(name) or name[:2] != fan:
                         continue
                     path = os.path.join(ddir, name)

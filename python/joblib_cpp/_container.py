@@ -74,10 +74,7 @@ class Container:
         self.path = os.fspath(path)
         self.mmap_mode = mmap_mode
         self.verify = verify
-        try:
-            info = os.stat(self.path)
-        except OSError:
-            raise  # FileNotFoundError and friends are OSErrors, as for open()
+        info = os.stat(self.path)  # FileNotFoundError and friends: OSError, as for open()
         if not stat.S_ISREG(info.st_mode):
             raise FormatError(self.path, 0, "not a regular file")
         if info.st_size == 0:

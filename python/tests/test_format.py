@@ -423,6 +423,7 @@ def test_cache_api_on_a_python_made_cache(tmp_path):
                                                   "created": 1.7e9, "duration": 0.5})
     (entry.parent / "notes.txt").write_text("not an entry")
     (tmp_path / "joblib" / "f" / "ab" / ("cd" + "0" * 30 + ".jlc")).write_text("wrong folder")
+    os.symlink(tmp_path / "joblib" / "f", tmp_path / "joblib" / "link")  # links: not followed
     cache = joblib_cpp.Cache(tmp_path)
     (e,) = cache.entries()
     assert (e.function, e.input_args, e.duration) == ("f", "f(1)", 0.5)

@@ -1,9 +1,13 @@
 # cmake -DPYTHON=... -DSOURCE=<python/> -DTARGET=<folder> -P pip_install.cmake
 # Installs the package with pip into TARGET and imports it from there (not from the source).
-file(REMOVE_RECURSE "${TARGET}")
+# pip builds in the tree it is given (build/, *.egg-info): give it a copy, so the source tree
+# stays as it is (it may be read-only).
+file(REMOVE_RECURSE "${TARGET}" "${TARGET}_src")
+file(COPY "${SOURCE}/" DESTINATION "${TARGET}_src"
+  PATTERN "__pycache__" EXCLUDE PATTERN "build" EXCLUDE PATTERN "*.egg-info" EXCLUDE)
 execute_process(
   COMMAND "${PYTHON}" -m pip install --no-deps --no-build-isolation --no-index
-          --disable-pip-version-check --quiet --target "${TARGET}" "${SOURCE}"
+          --disable-pip-version-check --quiet --target "${TARGET}" "${TARGET}_src"
   RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "pip install failed (${rc})")
