@@ -60,8 +60,9 @@ def load(path, mmap_mode=None, type=None):
 
     ``mmap_mode``: None reads every array into memory (checking stripe checksums); ``"r"``
     maps the file read-only and returns raw (uncompressed) arrays as read-only views of the
-    mapping (numpy.memmap, zero-copy); ``"c"`` maps it copy-on-write (writable views whose
-    changes stay private). Compressed arrays are always decompressed into memory.
+    mapping (numpy.memmap, zero-copy), and every other array read-only too, as C++ does;
+    ``"c"`` maps it copy-on-write (writable views whose changes stay private). Compressed
+    arrays are always decompressed into memory.
     ``type``: the expected type signature (e.g. ``"vector<f64>"``); a file storing another
     type raises ``TypeMismatchError``, as ``joblib::load<T>`` throws type_mismatch_error.
 
@@ -80,7 +81,8 @@ def _load_value(c: Container, expected=None):
         sig = parse(c.type)
     except SignatureError as e:
         raise FormatError(c.path, c.index_offset, f"index: {e}") from None
-    return decode(c.value_stream(), sig, c.array, c.path, c.value.offset)
+    return decode(c.value_stream(), sig, c.array, c.path, c.value.offset,
+                  read_only=c.mmap_mode == "r")
 
 
 def inspect(path) -> dict:

@@ -376,7 +376,9 @@ class Container:
         a = self.arrays[i]
         dt = NUMPY_DTYPES[a.dtype]
         if a.nbytes == 0:
-            return np.empty(a.shape, dtype=dt)
+            out = np.empty(a.shape, dtype=dt)
+            out.flags.writeable = self.mmap_mode != "r"
+            return out
         if not a.chunked:
             if self.mmap_mode is not None:
                 flat = self.buf[a.offset:a.offset + a.nbytes]  # a view of the mapping
@@ -389,7 +391,10 @@ class Container:
         if a.dtype == "bool" and flat.max() > 1:
             self.fail(a.offset if not a.chunked else a.chunks[0].offset,
                       "bad bool in a bool array")
-        return flat.view(dt).reshape(a.shape)
+        out = flat.view(dt).reshape(a.shape)
+        if self.mmap_mode == "r":
+            out.flags.writeable = False  # "r": every array read-only, whatever its layout
+        return out
 
     def _check_stripes(self, a, data):
         for k, expected in enumerate(a.stripe_sums):

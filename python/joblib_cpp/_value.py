@@ -33,13 +33,14 @@ class _StreamError(Exception):
 class Decoder:
     """Decodes one value stream. ``arrays(id, at)`` returns external array blobs."""
 
-    def __init__(self, stream, arrays):
+    def __init__(self, stream, arrays, read_only=False):
         self.data = memoryview(stream).cast("B") if not isinstance(stream, bytes) else \
             memoryview(stream)
         self.pos = 0
         self.arrays = arrays
         self.handed_out = set()
         self.empty_budget = MAX_EMPTY_ELEMENTS
+        self.read_only = read_only
 
     def fail(self, reason, pos=None):
         raise _StreamError(self.pos if pos is None else pos, reason)
@@ -200,6 +201,7 @@ class Decoder:
             arr = np.frombuffer(raw, dtype=NUMPY_DTYPES[want]).copy().reshape(shape)
             if want == "bool" and arr.size and arr.view(np.uint8).max() > 1:
                 self.fail("bad bool in a bool array", at)
+            arr.flags.writeable = not self.read_only
         elif tag == 1:
             i = self.unpack("<Q", 8)
             if i in self.handed_out:
@@ -255,10 +257,11 @@ def _f128_to_float(b: bytes) -> float:
         return sign * math.inf
 
 
-def decode(stream, sig: Sig, arrays, path, offset):
+def decode(stream, sig: Sig, arrays, path, offset, read_only=False):
     """Decodes a whole value stream; errors become FormatError(path, offset, ...) with the
-    position in the stream in the message."""
-    dec = Decoder(stream, arrays)
+    position in the stream in the message. ``read_only``: inline arrays are made read-only
+    too (mmap_mode "r")."""
+    dec = Decoder(stream, arrays, read_only)
     try:
         value = dec.value(sig)
         if dec.pos != len(dec.data):

@@ -120,6 +120,12 @@ def test_mmap_modes_view_raw_arrays_in_place(samples):
     # Compressed arrays are decompressed into memory whatever the mode.
     z = joblib_cpp.load(os.path.join(folder, "ndarray_u32_chunks.jl"), mmap_mode="r")
     assert not _is_memmap_backed(z)
+    # With "r" every array is read-only whatever its layout (as in C++); with "c" writable.
+    assert not z.flags.writeable
+    small = joblib_cpp.load(os.path.join(folder, "vector_i32.jl"), mmap_mode="r")  # inline
+    assert not small.flags.writeable
+    assert joblib_cpp.load(os.path.join(folder, "vector_i32.jl"), mmap_mode="c").flags.writeable
+    assert joblib_cpp.load(os.path.join(folder, "ndarray_u32_chunks.jl")).flags.writeable
 
 
 def test_cpp_chunked_arrays_use_many_chunks_and_shuffle(samples):
