@@ -5,6 +5,10 @@
 #
 #   bash scripts/setup.sh [--benchmarks] [--anchors] [--fuzz] [--no-build] [preset...]
 #
+#   The default packages include Debian's python3 with numpy, zstandard, xxhash, cbor2 (the
+#   tests compare our CBOR with it), pytest, setuptools and pip: the dev preset's CTest runs
+#   the Python package's tests with /usr/bin/python3.
+#
 #   --benchmarks  what the release preset's benchmark programs build against (Google
 #                 Benchmark, oneTBB)
 #   --anchors     what benchmarks/report.py measures them beside (Python joblib, numpy, the
@@ -14,7 +18,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ clang-16 libc++-16-dev libc++abi-16-dev cmake ninja-build pkg-config ccache git
-          catch2 libzstd-dev libxxhash-dev nlohmann-json3-dev)
+          catch2 libzstd-dev libxxhash-dev nlohmann-json3-dev
+          # the Python package python/joblib_cpp and its tests (JOBLIB_PYTHON_TESTS, dev preset)
+          python3 python3-numpy python3-zstandard python3-xxhash python3-cbor2 python3-pytest
+          python3-setuptools python3-pip)
 presets=()
 for arg in "$@"; do
   case $arg in
