@@ -4,8 +4,10 @@
 # headers under INCLUDE_DIR, and that every `#include "joblib/..."` respects the layering:
 #
 #   joblib/parallel.hpp, joblib/parallel/**   only the foundation (config, errors, version,
-#                                              log) and the parallel pillar itself
-#   joblib/serialize/**                        nothing of persist or memory
+#                                              log) and the parallel pillar itself; the
+#                                              process backend (parallel/detail/process/**)
+#                                              also the serialization core and ndarray
+#   joblib/serialize/**                        nothing of parallel, persist or memory
 #   joblib/persist/**                          nothing of memory
 #   joblib/memory/**                           persist only through joblib/persist.hpp
 #   joblib/detail/os/**                        only config, errors and detail/os
@@ -30,13 +32,18 @@ foreach(header IN LISTS present)
   foreach(line IN LISTS lines)
     string(REGEX REPLACE "^#include [\"<]([^\">]+)[\">].*" "\\1" target "${line}")
     set(bad "")
-    if(header MATCHES "^joblib/parallel(\\.hpp|/)")
+    if(header MATCHES "^joblib/parallel/detail/process/")
+      if(NOT target MATCHES "${foundation}" AND NOT target MATCHES "^joblib/parallel/"
+         AND NOT target MATCHES "^joblib/serialize/" AND NOT target MATCHES "^joblib/ndarray\\.hpp$")
+        set(bad "the process backend may include only the foundation, the parallel pillar and the serialization core")
+      endif()
+    elseif(header MATCHES "^joblib/parallel(\\.hpp|/)")
       if(NOT target MATCHES "${foundation}" AND NOT target MATCHES "^joblib/parallel/")
         set(bad "the parallel pillar may include only the foundation and itself")
       endif()
     elseif(header MATCHES "^joblib/serialize/")
-      if(target MATCHES "^joblib/(persist|memory)")
-        set(bad "serialize never includes persist or memory")
+      if(target MATCHES "^joblib/(parallel|persist|memory)")
+        set(bad "serialize never includes parallel, persist or memory")
       endif()
     elseif(header MATCHES "^joblib/persist/")
       if(target MATCHES "^joblib/memory")

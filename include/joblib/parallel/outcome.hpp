@@ -8,6 +8,7 @@
 //   }
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <optional>
@@ -195,6 +196,13 @@ inline task_failure crash_failure(std::size_t index, int signal, int exit_status
   f.exit_status = exit_status;
   f.exception = std::make_exception_ptr(std::move(error));
   return f;
+}
+
+/// The message of the timeout_error of task `index`, which ran for `took`, past `limit`.
+inline std::string timeout_message(std::size_t index, std::chrono::duration<double> took,
+                                   std::chrono::duration<double> limit) {
+  return "joblib: task " + std::to_string(index) + " ran for " + std::to_string(took.count()) +
+         " s, longer than the timeout of " + std::to_string(limit.count()) + " s";
 }
 
 /// Failure of task `index` that ran past its timeout; `message` is the timeout_error's.

@@ -40,6 +40,7 @@
 #include "joblib/parallel/detail/progress.hpp"
 #include "joblib/parallel/detail/runner_task.hpp"
 #include "joblib/parallel/options.hpp"
+#include "joblib/parallel/outcome.hpp"
 #include "joblib/parallel/stop_token.hpp"
 #include "joblib/parallel/thread_pool.hpp"
 
@@ -80,13 +81,6 @@ class small_vector {
   std::size_t size_ = 0;
   std::vector<T> overflow_;
 };
-
-/// The message of the timeout_error of task `index`, which ran for `took`, past `limit`.
-inline std::string timeout_message(std::size_t index, std::chrono::duration<double> took,
-                                   std::chrono::duration<double> limit) {
-  return "joblib: task " + std::to_string(index) + " ran for " + std::to_string(took.count()) +
-         " s, longer than the timeout of " + std::to_string(limit.count()) + " s";
-}
 
 /// How a call hands its results to the caller.
 enum class delivery {

@@ -297,13 +297,14 @@ class process_call {
     return dispatched_ - consumed_ >= settings_.window * per_batch;
   }
 
-  // Hands batches to workers with room for them.
+  // Hands batches to workers with room for them: first one to each idle worker, then a
+  // second to each (so that few tasks spread over every worker instead of queueing on one).
   void dispatch() {
-    for (auto& w : workers_) {
-      while (!w->retiring && w->batches.size() < 2 && !window_full()) {
+    for (std::size_t depth = 1; depth <= 2; ++depth) {
+      for (auto& w : workers_) {
+        if (w->retiring || w->batches.size() >= depth || window_full()) continue;
         auto b = take_work(*w);
-        if (!b) break;
-        send_batch(*w, *b);
+        if (b) send_batch(*w, *b);
       }
     }
   }
@@ -537,7 +538,8 @@ class process_call {
   // Hands the unfinished tasks of a dead or killed worker to the others and reports the one it
   // was running: `overdue` when it was killed for it, else the one its status page names (the
   // results of tasks it finished but had not sent yet are lost: those tasks run again).
-  void lost(worker& w, exit_info how, std::optional<std::size_t> overdue) {
+  void lost(worker& w, exit_info how, std::optional<std::size_t> overdue,
+            std::chrono::duration<double> ran = {}) {
     if (w.batches.empty()) return;  // it exited after its work (retired, max_tasks_per_worker)
     std::optional<std::size_t> blamed = overdue ? overdue : running_task(w);
     if (!blamed) blamed = w.batches.front().first + w.batches.front().received;
@@ -554,10 +556,8 @@ class process_call {
     w.batches.clear();
     const std::size_t index = *blamed;
     failed(index,
-           overdue ? timeout_failure(index, "joblib: task " + std::to_string(index) +
-                                                " ran longer than the timeout of " +
-                                                std::to_string(settings_.timeout->count()) +
-                                                " s; its worker process was killed")
+           overdue ? timeout_failure(index, timeout_message(index, ran, *settings_.timeout) +
+                                                "; its worker process was killed")
                    : crash_failure(index, how.signal, how.exit_status),
            nullptr);
   }
@@ -594,6 +594,7 @@ class process_call {
         continue;
       }
       const std::size_t overdue = *running_task(w);
+      const std::chrono::duration<double> ran = now - *started;
       ::kill(w.handle.pid, SIGKILL);
       const exit_info how = reap(w.handle.pid);
       // Results it sent before the kill still count.
@@ -601,7 +602,7 @@ class process_call {
       handle_messages(w);
       std::unique_ptr<worker> owned = detach(w);
       if (running_task(*owned) == overdue) {
-        lost(*owned, how, overdue);
+        lost(*owned, how, overdue, ran);
       } else {
         requeue_unfinished(*owned);  // it finished at the deadline: nothing to blame
       }
