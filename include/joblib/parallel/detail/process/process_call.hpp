@@ -102,7 +102,12 @@ class process_call {
                   settings_.window ? settings_.window : 2 * std::size_t{settings_.workers},
                   "ProcessBackend") {
     if (settings_.mode == process_delivery::list) {
-      if constexpr (!is_void) slots_.resize(total_);
+      if constexpr (!is_void) {
+        results_.resize(total_);  // before the forks: see fork_excluded_pages
+        if constexpr (!std::is_same_v<result_type, bool>) {
+          results_private_.emplace(results_.data(), total_ * sizeof(result_type));
+        }
+      }
     } else if (settings_.mode == process_delivery::collect) {
       outcomes_.resize(total_);
     }
@@ -119,12 +124,8 @@ class process_call {
     while (completed_ < total_) step();
     shut_down();
     reporter_.finish(completed_);
-    if constexpr (!is_void) {
-      std::vector<result_type> out;
-      out.reserve(total_);
-      for (auto& slot : slots_) out.push_back(std::move(*slot));
-      return out;
-    }
+    results_private_.reset();
+    if constexpr (!is_void) return std::move(results_);
   }
 
   /// Runs every task; one outcome per task, in input order.
@@ -363,6 +364,7 @@ class process_call {
   // Waits for something to happen and handles it.
   void step() {
     check_stop();
+    top_up();  // a generator's consumer may have made room in the window since the last step
     std::vector<pollfd> fds;
     fds.reserve(workers_.size());
     for (auto& w : workers_) fds.push_back({w->handle.socket.get(), POLLIN, 0});
@@ -381,7 +383,6 @@ class process_call {
     enforce_timeouts();
     retire_idle();
     report();
-    top_up();
   }
 
   int poll_timeout() const {
@@ -443,6 +444,13 @@ class process_call {
       shared_array_source source(payload, shared_fd);
       value_reader reader(source.stream(), &source);
       for (std::size_t k = 0; k < count; ++k) {
+        if constexpr (!std::is_same_v<result_type, bool>) {
+          if (settings_.mode == process_delivery::list) {
+            decode(reader, results_[first + k]);  // straight into the caller's vector
+            ++completed_;
+            continue;
+          }
+        }
         value_type v{};
         decode(reader, v);
         succeeded(first + k, std::move(v));
@@ -470,7 +478,7 @@ class process_call {
     ++completed_;
     switch (settings_.mode) {
       case process_delivery::list:
-        if constexpr (!is_void) slots_[index].emplace(std::move(v));
+        if constexpr (!is_void) results_[index] = std::move(v);
         break;
       case process_delivery::collect:
         if constexpr (is_void) {
@@ -666,7 +674,8 @@ class process_call {
   std::size_t consumed_ = 0;            // tasks whose result the consumer took
   std::size_t dispatched_batches_ = 0;  // for progress lines
 
-  std::vector<std::optional<value_type>> slots_;
+  std::conditional_t<is_void, std::monostate, std::vector<value_type>> results_{};
+  std::optional<fork_excluded_pages> results_private_;
   std::vector<std::optional<outcome<result_type>>> outcomes_;
   std::map<std::size_t, value_type> ordered_;
   std::deque<value_type> unordered_;
