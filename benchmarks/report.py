@@ -14,6 +14,7 @@ everything outside the markers is hand-written prose and is left alone. Pieces (
     hash       joblib::hash vs raw XXH3 vs Python joblib.hash  -> docs/benchmarks/serialize.md
     serialize  value stream write/read throughput               -> docs/benchmarks/serialize.md
     parallel   vs oneTBB, OpenMP, Python joblib.Parallel; task-size sweep plot -> BENCHMARKS.md
+    processes  backend::processes vs threads, loky, memcpy      -> docs/BENCHMARKS.md
     memory     vs Python joblib.Memory                          -> docs/BENCHMARKS.md
     persist    vs numpy and Python joblib.dump/load             -> docs/benchmarks/persist.md
     cli        vs the zstd and xxhsum CLIs; level sweep plot    -> docs/benchmarks/cli.md
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PLOTS = DOCS / "benchmarks"
 PY = "/usr/bin/python3"  # Debian's python3, which has python3-joblib and numpy
-PIECES = ("hash", "serialize", "parallel", "memory", "persist", "cli")
+PIECES = ("hash", "serialize", "parallel", "processes", "memory", "persist", "cli")
 
 # The level sweep (plot b) runs on smaller arrays than the 400 MB tables: zstd -19 and zlib -9
 # run at a few MB/s here. Levels at or above SLOW_LEVEL are timed once, the others take medians.
@@ -330,6 +331,97 @@ plot {os.cpu_count()} with lines dashtype 2 lc "gray" title "ideal", \\
                   f"(benchmarks/{png.name})")
 
 
+def piece_processes(build, runs, _tmp):
+    # Repetitions interleaved at random: both sides of a ratio see the same machine load.
+    raw = gbench(build / "benchmarks/processes/joblib_bench_processes", runs,
+                 "--benchmark_enable_random_interleaving=true")
+    med = {k.split("/")[0]: v for k, v in raw.items()}  # without /iterations:N
+    loky = first_json(run([PY, "benchmarks/processes/joblib_anchor.py", "--runs", runs]))
+
+    def ms(k):
+        return seconds(med[k]) * 1e3
+
+    def ips(k):
+        return med[k]["items_per_second"]
+
+    def per_s(x):
+        return f"{x / 1e6:.2f} M/s" if x >= 1e6 else f"{x / 1e3:.0f} k/s"
+
+    def rel(ours, theirs):  # of two times
+        return f"{theirs / ours:.1f}× faster" if theirs >= ours else f"{ours / theirs:.1f}× slower"
+
+    rows = []
+    # 2,000 x 1 ms at n_jobs = 2; the sequential time is 2,000 ms by construction.
+    for kind, what, goal in (("busy", "spinning on `steady_clock`", "≥ 0.95×"),
+                             ("sleep", "sleeping", "")):
+        p, t = ms(f"{kind}_1ms_processes"), ms(f"{kind}_1ms_threads")
+        rows.append([f"2,000 tasks of 1 ms {what}, n_jobs = 2: wall time (efficiency)",
+                     f"{p:,.0f} ms ({2000 / (2 * p):.2f})",
+                     f"threads: {t:,.0f} ms ({2000 / (2 * t):.2f})",
+                     f"{t / p:.2f}× threads' efficiency", goal])
+    tiny = ips("tiny_processes")
+    rows += [
+        [f"{loky['tiny_n'] // 1_000_000}M tiny tasks (`i * 2` as `long`), auto batching, "
+         "n_jobs = 2: throughput", per_s(tiny),
+         f"loky, warm executor: {per_s(loky['tiny_warm_tasks_per_s'])}",
+         f"{tiny / loky['tiny_warm_tasks_per_s']:.0f}× loky", "≥ 100×"],
+        ["same, against loky's first call (it spawns its workers)", per_s(tiny),
+         f"loky, cold: {per_s(loky['tiny_cold_tasks_per_s'])}",
+         f"{tiny / loky['tiny_cold_tasks_per_s']:.0f}× loky", ""],
+        ["same, against the thread backend", per_s(tiny),
+         f"threads: {per_s(ips('tiny_threads'))}",
+         f"{tiny / ips('tiny_threads'):.3f}× threads", ""],
+    ]
+    empty = ms("empty_call_processes")
+    rows += [
+        ["empty call (2 tasks returning 0, n_jobs = 2): fork + collect", f"{empty:.1f} ms",
+         f"loky, warm: {loky['empty_warm_ms']:.1f} ms", rel(empty, loky["empty_warm_ms"]),
+         "report"],
+        ["same, against loky's first call", f"{empty:.1f} ms",
+         f"loky, cold: {loky['empty_cold_ms']:,.0f} ms", rel(empty, loky["empty_cold_ms"]), ""],
+        ["same, against two bare `fork` + `_exit` + `waitpid`", f"{empty:.1f} ms",
+         f"bare forks: {ms('raw_forks'):.1f} ms", f"{empty / ms('raw_forks'):.2f}× time", ""],
+        ["empty call, parent with 4 GiB resident (4 KiB pages)",
+         f"{ms('empty_call_processes_4GiB'):.0f} ms",
+         f"bare forks: {ms('raw_forks_4GiB'):.0f} ms",
+         f"{ms('empty_call_processes_4GiB') / ms('raw_forks_4GiB'):.2f}× time", "report"],
+    ]
+    # A 400 MB ndarray<double> result of one task (n_jobs = 1) against memcpy into fresh memory.
+    mc, fixed, body = ms("result_memcpy"), ms("empty_call_processes_1job"), ms("result_task_body")
+    total = ms("result_processes_copy_touch")
+
+    def vs_memcpy(t):
+        return f"{t / mc:.2f}× memcpy"
+
+    rows += [
+        ["400 MB result, shared memory: the task copies the parent's array into an `ndarray`, "
+         "the caller reads every page", f"{total:,.0f} ms", f"memcpy: {mc:,.0f} ms",
+         vs_memcpy(total), ""],
+        [f"same, less the fixed cost of a 1-task call ({fixed:.1f} ms)",
+         f"{total - fixed:,.0f} ms", f"memcpy: {mc:,.0f} ms", vs_memcpy(total - fixed),
+         "≤ 1.5×"],
+        [f"same, less the task's own work too (building the `ndarray` in the caller: "
+         f"{body:,.0f} ms): the transport", f"{total - fixed - body:,.0f} ms",
+         f"memcpy: {mc:,.0f} ms", vs_memcpy(total - fixed - body), "≤ 1.5×"],
+        ["400 MB result, shared memory: the task returns a view of the parent's array (copies "
+         "nothing), the caller reads every page", f"{ms('result_processes_view_touch'):,.0f} ms",
+         f"memcpy: {mc:,.0f} ms", vs_memcpy(ms("result_processes_view_touch")), ""],
+        ["400 MB result (copy), the caller does not read it",
+         f"{ms('result_processes_copy'):,.0f} ms", f"memcpy: {mc:,.0f} ms",
+         vs_memcpy(ms("result_processes_copy")), ""],
+        ["400 MB result (copy, read) through the socket (`max_nbytes` = SIZE_MAX)",
+         f"{ms('result_socket_copy_touch'):,.0f} ms", f"memcpy: {mc:,.0f} ms",
+         f"{vs_memcpy(ms('result_socket_copy_touch'))}; "
+         f"{ms('result_socket_copy_touch') / total:.1f}× shared memory's time", ""],
+        ["memcpy of 400 MB into memory touched before (the baseline without its page faults)",
+         "", f"{ms('result_memcpy_reused'):,.0f} ms",
+         f"{ms('result_memcpy_reused') / mc:.2f}× memcpy", ""],
+    ]
+    replace_block("BENCHMARKS.md", "processes", f"{stamp(runs)}\n\n" + table(
+        [("case", "l"), ("joblib-cpp, backend::processes", "r"), ("anchor", "r"),
+         ("ratio", "r"), ("goal", "l")], rows))
+
+
 def piece_memory(build, runs, _tmp):
     med = gbench(build / "benchmarks/memory/joblib_bench_memory", runs)
     py = first_json(run([PY, "benchmarks/memory/memory_anchor.py"]))
@@ -589,7 +681,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="jlreport",
                                      dir=os.environ.get("TMPDIR", "/tmp")) as tmp:
         pieces = {"hash": piece_hash, "serialize": piece_serialize, "parallel": piece_parallel,
-                  "memory": piece_memory, "persist": piece_persist,
+                  "processes": piece_processes, "memory": piece_memory, "persist": piece_persist,
                   "cli": functools.partial(piece_cli, sweep_mb=args.sweep_mb)}
         for piece in PIECES:  # in this order, whatever the order of --only
             if piece in only:

@@ -3,7 +3,7 @@
 # docs/BENCHMARKS.md beside its anchors (Python joblib, oneTBB, OpenMP, numpy, the zstd and
 # xxhsum CLIs) in one session and regenerates the tables and plots of docs/BENCHMARKS.md and
 # docs/benchmarks/*.md (benchmarks/report.py; arguments are passed on to it).
-#   bash benchmarks/run_all.sh                      # about 15 minutes on 2 cores
+#   bash benchmarks/run_all.sh                      # about 20 minutes on 2 cores
 #   bash benchmarks/run_all.sh --only parallel,cli --runs 5
 set -euo pipefail
 cd "$(dirname "$0")/.."
