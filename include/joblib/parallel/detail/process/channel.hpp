@@ -115,6 +115,11 @@ class message_writer {
     return buffer_.size() < flush_threshold || flush();
   }
 
+  /// Bytes queued before they are sent. Small enough that the buffers of a worker (and the
+  /// caller's receive buffer) stay a few pages: each page a fresh worker touches first costs a
+  /// page fault.
+  static constexpr std::size_t flush_threshold = 64 * 1024;
+
   /// Sends what is queued; false when the caller is gone.
   bool flush() {
     const bool ok = send_all(fd_, buffer_);
@@ -123,7 +128,6 @@ class message_writer {
   }
 
  private:
-  static constexpr std::size_t flush_threshold = std::size_t{1} << 20;
   int fd_;
   std::vector<std::byte> buffer_;
 };
@@ -156,11 +160,13 @@ class message_reader {
     for (int fd : fds_) ::close(fd);
   }
 
-  /// Reads what the socket has. False at end of stream (the worker exited or died).
+  /// Reads what the socket has, as far as the buffer holds it (the rest waits for the next
+  /// call, so the buffer stays the size of the largest message). False at end of stream (the
+  /// worker exited or died).
   bool receive(int fd) {
-    for (;;) {
-      if (buffer_.size() - end_ < min_read)
-        buffer_.resize(std::max(2 * buffer_.size(), end_ + min_read));
+    compact();
+    if (buffer_.size() - end_ < min_read) buffer_.resize(end_ + min_read);
+    while (end_ < buffer_.size()) {
       iovec io{buffer_.data() + end_, buffer_.size() - end_};
       msghdr msg{};
       msg.msg_iov = &io;
@@ -188,6 +194,7 @@ class message_reader {
       if (n == 0) return false;
       end_ += static_cast<std::size_t>(n);
     }
+    return true;
   }
 
   /// The next complete message, if one has arrived. Its payload stays valid until the next

@@ -97,11 +97,11 @@ class shared_array_sink final : public array_sink {
     return id;
   }
 
-  /// The payload for `stream` (the message's encoded values) with the arrays put so far, and
-  /// the shared-memory descriptor (-1 when every array was small). Resets the sink.
-  std::vector<std::byte> finish(std::span<const std::byte> stream, unique_fd& shared) {
-    std::vector<std::byte> out;
-    out.reserve(16 + table_.size() + in_band_.size() + stream.size());
+  /// Writes into `out` (cleared first: a worker reuses one buffer) the payload for `stream`
+  /// (the message's encoded values) with the arrays put so far, and gives the shared-memory
+  /// descriptor (-1 when every array was small). Resets the sink.
+  void finish(std::span<const std::byte> stream, std::vector<std::byte>& out, unique_fd& shared) {
+    out.clear();
     append(out, &count_, 8);
     out.insert(out.end(), table_.begin(), table_.end());
     const std::uint64_t in_band = in_band_.size();
@@ -113,7 +113,6 @@ class shared_array_sink final : public array_sink {
     shared_size_ = 0;
     table_.clear();
     in_band_.clear();
-    return out;
   }
 
  private:

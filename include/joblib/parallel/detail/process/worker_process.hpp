@@ -63,22 +63,37 @@ class shared_status {
   worker_status* status_;
 };
 
+/// The pages that lie wholly inside [data, data + bytes): other objects may share the pages
+/// at either end.
+inline std::pair<void*, std::size_t> whole_pages(const void* data, std::size_t bytes) {
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) / page * page;
+  const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) / page * page;
+  if (end <= begin) return {nullptr, 0};
+  return {reinterpret_cast<void*>(begin), end - begin};
+}
+
+/// Gives back the whole pages of storage nothing lives in yet (a vector's fresh capacity), so
+/// that writing it faults in zero pages. Pages this process had when it last forked stay
+/// write-protected after the children are gone: the first write to each then takes a
+/// copy-on-write fault and a TLB shootdown across CPUs, several times dearer on a VM.
+inline void discard_pages(const void* data, std::size_t bytes) noexcept {
+  const auto [begin, size] = whole_pages(data, bytes);
+  if (size != 0) ::madvise(begin, size, MADV_DONTNEED);
+}
+
 /// Keeps the whole pages of a buffer out of forked children (MADV_DONTFORK) while it lives.
 /// The caller writes task results into such a buffer while its workers live; a page it shares
-/// copy-on-write with them would cost a page fault and a copy at the caller's first write to
-/// it (on a VM, tens of microseconds: most of a call of a million tiny tasks). Partial pages
-/// at either end, which other objects may share, stay as they are. Undone on destruction, so
-/// the buffer forks normally afterwards (the caller may fork again with the results captured).
+/// copy-on-write with them would cost a fault and a copy at the caller's first write to it.
+/// Undone on destruction, so the buffer forks normally afterwards (the caller may fork again
+/// with the results captured).
 class fork_excluded_pages {
  public:
-  fork_excluded_pages() = default;
   fork_excluded_pages(const void* data, std::size_t bytes) {
-    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-    const auto begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) / page * page;
-    const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) / page * page;
-    if (end > begin && ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTFORK) == 0) {
-      begin_ = reinterpret_cast<void*>(begin);
-      size_ = end - begin;
+    const auto [begin, size] = whole_pages(data, bytes);
+    if (size != 0 && ::madvise(begin, size, MADV_DONTFORK) == 0) {
+      begin_ = begin;
+      size_ = size;
     }
   }
   fork_excluded_pages(const fork_excluded_pages&) = delete;
