@@ -19,6 +19,8 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ clang-16 libc++-16-dev libc++abi-16-dev cmake ninja-build pkg-config ccache git
           catch2 libzstd-dev libxxhash-dev nlohmann-json3-dev
+          # the command-line tool `joblib` (tools/joblib, JOBLIB_BUILD_TOOLS) parses with CLI11
+          libcli11-dev
           # the Python package python/joblib_cpp and its tests (JOBLIB_PYTHON_TESTS, dev preset)
           python3 python3-numpy python3-zstandard python3-xxhash python3-cbor2 python3-pytest
           python3-setuptools python3-pip)

@@ -2,7 +2,8 @@
 #       -DWORK_DIR=... -DGENERATOR=... -DCXX=... -P run_consumer.cmake
 #
 # find_package: installs joblib from JOBLIB_BINARY_DIR into WORK_DIR/prefix, checks that only
-# headers, the CMake package and the license were installed, then builds and runs the consumer
+# headers, the CMake package, the license and the command-line tool (bin/joblib, when
+# JOBLIB_BUILD_TOOLS) were installed, then builds and runs the consumer
 # in tests/package/find_package against that prefix.
 # fetchcontent: builds and runs tests/package/fetchcontent, which pulls joblib in through
 # FetchContent with SOURCE_DIR and asserts itself that none of our targets leaked into it.
@@ -25,7 +26,8 @@ if(MODE STREQUAL "find_package")
   foreach(file IN LISTS installed)
     if(NOT file MATCHES "^include/joblib/.*\\.hpp$"
        AND NOT file MATCHES "^share/joblib/cmake/[A-Za-z-]+\\.cmake$"
-       AND NOT file STREQUAL "share/doc/joblib/LICENSE")
+       AND NOT file STREQUAL "share/doc/joblib/LICENSE"
+       AND NOT file STREQUAL "bin/joblib")
       message(FATAL_ERROR "unexpected file installed: ${file}")
     endif()
   endforeach()
@@ -35,6 +37,9 @@ if(MODE STREQUAL "find_package")
       message(FATAL_ERROR "not installed: ${required}")
     endif()
   endforeach()
+  if(EXISTS "${prefix}/bin/joblib")
+    run("${prefix}/bin/joblib" --version)  # the installed tool runs
+  endif()
   list(APPEND consumer_args "-DCMAKE_PREFIX_PATH=${prefix}")
 elseif(MODE STREQUAL "fetchcontent")
   list(APPEND consumer_args "-DJOBLIB_SOURCE_DIR=${JOBLIB_SOURCE_DIR}")
