@@ -135,13 +135,13 @@ void fork_cost(benchmark::State& state) {
 // time until the caller holds a usable result; the result is freed outside the timing.
 constexpr std::size_t big_n = 400'000'000 / sizeof(double);
 
-const std::vector<double>& big_source() {
-  static const std::vector<double> source = [] {
-    std::vector<double> v(big_n);
-    for (std::size_t i = 0; i < big_n; ++i) v[i] = static_cast<double>(i) * 0.5;
-    return v;
-  }();
-  return source;
+// Made by each case that needs it and freed when the case ends: a parent that kept 400 MB
+// resident would make every later fork of the other cases copy its page tables too (the 4 GiB
+// case measures that on purpose).
+std::vector<double> big_source() {
+  std::vector<double> v(big_n);
+  for (std::size_t i = 0; i < big_n; ++i) v[i] = static_cast<double>(i) * 0.5;
+  return v;
 }
 
 // Reads one double per 4 KiB page: the caller's first touch of a mapped result (what the memcpy
@@ -154,7 +154,7 @@ double touch_pages(const double* p, std::size_t n) {
 
 // What the page faults of the baseline cost: the same memcpy into memory touched before.
 void result_memcpy_reused(benchmark::State& state) {
-  const auto& source = big_source();
+  const std::vector<double> source = big_source();
   std::unique_ptr<double[]> copy(new double[big_n]);
   std::memset(copy.get(), 0, big_n * sizeof(double));
   for (auto _ : state) {
@@ -166,7 +166,7 @@ void result_memcpy_reused(benchmark::State& state) {
 
 // The baseline: memcpy into freshly allocated memory (first touch, page faults included).
 void result_memcpy(benchmark::State& state) {
-  const auto& source = big_source();
+  const std::vector<double> source = big_source();
   for (auto _ : state) {
     std::unique_ptr<double[]> copy(new double[big_n]);  // uninitialized: fresh pages
     std::memcpy(copy.get(), source.data(), big_n * sizeof(double));
@@ -180,7 +180,7 @@ void result_memcpy(benchmark::State& state) {
 
 // The task's own work, in the parent: ndarray(shape, values) of the source (no process).
 void result_task_body(benchmark::State& state) {
-  const auto& source = big_source();
+  const std::vector<double> source = big_source();
   for (auto _ : state) {
     auto a = std::make_unique<joblib::ndarray<double>>(std::vector<std::size_t>{big_n},
                                                        std::span<const double>(source));
@@ -204,7 +204,7 @@ template <body Body, bool Touch, bool Shared>
 void result_processes(benchmark::State& state) {
   const std::size_t max_nbytes =
       Shared ? std::size_t{1} << 20 : std::numeric_limits<std::size_t>::max();
-  const auto& source = big_source();
+  const std::vector<double> source = big_source();
   for (auto _ : state) {
     auto task = [&source] {
       if constexpr (Body == body::copy) {
