@@ -211,17 +211,12 @@ void result_processes(benchmark::State& state) {
         return joblib::ndarray<double>({big_n}, std::span<const double>(source));
       } else {
         return joblib::ndarray<double>::view(
-            std::span<double>(const_cast<double*>(source.data()), source.size()), {big_n},
-            nullptr);
+            std::span<double>(const_cast<double*>(source.data()), source.size()), {big_n}, nullptr);
       }
     };
-    auto r = std::make_unique<std::vector<joblib::ndarray<double>>>(
-        joblib::parallel({.n_jobs = 1,
-                          .backend = joblib::backend::processes,
-                          .max_nbytes = max_nbytes})(std::views::iota(0, 1) |
-                                                     std::views::transform([&](int) {
-                                                       return task;
-                                                     })));
+    auto r = std::make_unique<std::vector<joblib::ndarray<double>>>(joblib::parallel(
+        {.n_jobs = 1, .backend = joblib::backend::processes, .max_nbytes = max_nbytes})(
+        std::views::iota(0, 1) | std::views::transform([&](int) { return task; })));
     if constexpr (Touch) {
       benchmark::DoNotOptimize(touch_pages((*r)[0].data(), (*r)[0].size()));
     }

@@ -73,12 +73,7 @@ class parallel {
     const parallel_options& options = resolved(merged);
     if (options.backend == backend::processes) {
       if constexpr (detail::process::transportable_result<detail::task_result_t<view>>) {
-        return with_indexable(tasks, [&](auto& indexable) {
-          detail::process::process_call<std::remove_reference_t<decltype(indexable)>> call(
-              indexable, options,
-              process_settings_for(options, detail::process::process_delivery::list));
-          return call.run_list();
-        });
+        return run_in_processes<false>(tasks, options);
       } else {
         throw_not_transportable<detail::task_result_t<view>>();
       }
@@ -124,12 +119,7 @@ class parallel {
     if (options.backend == backend::processes) {
       // Crashes and overdue tasks (killed at their deadline) become failures too.
       if constexpr (detail::process::transportable_result<detail::task_result_t<view>>) {
-        return with_indexable(tasks, [&](auto& indexable) {
-          detail::process::process_call<std::remove_reference_t<decltype(indexable)>> call(
-              indexable, options,
-              process_settings_for(options, detail::process::process_delivery::collect));
-          return call.run_collect();
-        });
+        return run_in_processes<true>(tasks, options);
       } else {
         throw_not_transportable<detail::task_result_t<view>>();
       }
@@ -270,6 +260,22 @@ class parallel {
       auto calls = copy_calls(tasks);
       return run(calls);
     }
+  }
+
+  // A list call (or with `Collect`, a collect call) on worker processes.
+  template <bool Collect, class Range>
+  static auto run_in_processes(Range& tasks, const parallel_options& options) {
+    return with_indexable(tasks, [&](auto& indexable) {
+      detail::process::process_call<std::remove_reference_t<decltype(indexable)>> call(
+          indexable, options,
+          process_settings_for(options, Collect ? detail::process::process_delivery::collect
+                                                : detail::process::process_delivery::list));
+      if constexpr (Collect) {
+        return call.run_collect();
+      } else {
+        return call.run_list();
+      }
+    });
   }
 
   template <class R>

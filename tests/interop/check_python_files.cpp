@@ -44,8 +44,7 @@ bool same(const joblib::ndarray<E>& a, const joblib::ndarray<E>& b) {
 }
 
 template <class T>
-void check(const std::string& name, const T& expected,
-           joblib::load_options options = {}) {
+void check(const std::string& name, const T& expected, joblib::load_options options = {}) {
   ++checked;
   try {
     const T got = joblib::load<T>(dir / (name + ".jl"), options);
@@ -97,7 +96,8 @@ int main(int argc, char** argv) {
                         microseconds{1'704'164'645'678'901})});
   check("ndarray_f32_3d", iota_ndarray<float>({2, 3, 4}, 1.0f));
   check("ndarray_f32_3d_zstd", iota_ndarray<float>({2, 3, 4}, 1.0f));
-  check("ndarray_f32_3d_mmap", iota_ndarray<float>({2, 3, 4}, 1.0f), {.mmap = joblib::mmap_mode::c});
+  check("ndarray_f32_3d_mmap", iota_ndarray<float>({2, 3, 4}, 1.0f),
+        {.mmap = joblib::mmap_mode::c});
   check("ndarray_i16_0d", iota_ndarray<std::int16_t>({}, 1) /* one element, 0 */);
   check("ndarray_f64_chunks", iota_ndarray<double>({330000}, 0.5));
   joblib::ndarray<bool> flags({3});

@@ -52,29 +52,52 @@ std::string hex(const void* data, std::size_t n) {
 
 // --- the expected value of each C++ type, as tagged JSON ------------------------------------
 // Declared first so that each template finds the others whatever their order below.
-template <class T> requires std::is_integral_v<T> json ex(T v);
-template <class T> json ex(const std::complex<T>& v);
-template <class R, class P> json ex(std::chrono::duration<R, P> d);
-template <class D> json ex(std::chrono::time_point<std::chrono::system_clock, D> t);
-template <class D> json ex(std::chrono::time_point<std::chrono::steady_clock, D> t);
-template <class T> json ex(const std::optional<T>& v);
-template <class T> json ex(const std::unique_ptr<T>& v);
-template <class... T> json ex(const std::variant<T...>& v);
-template <class A, class B> json ex(const std::pair<A, B>& v);
-template <class... T> json ex(const std::tuple<T...>& v);
-template <class E> json ex(const joblib::ndarray<E>& a);
-template <class T> json ex(const std::vector<T>& v);
-template <class T, std::size_t N> json ex(const std::array<T, N>& v);
-template <class T> json ex(const std::deque<T>& v);
-template <class T> json ex(const std::list<T>& v);
-template <class T> json ex(const std::set<T>& v);
-template <class T> json ex(const std::unordered_set<T>& v);
-template <class T> json ex(const std::multiset<T>& v);
-template <class T> json ex(const std::unordered_multiset<T>& v);
-template <class K, class V> json ex(const std::map<K, V>& m);
-template <class K, class V> json ex(const std::unordered_map<K, V>& m);
-template <class K, class V> json ex(const std::multimap<K, V>& m);
-template <class K, class V> json ex(const std::unordered_multimap<K, V>& m);
+template <class T>
+requires std::is_integral_v<T> json ex(T v);
+template <class T>
+json ex(const std::complex<T>& v);
+template <class R, class P>
+json ex(std::chrono::duration<R, P> d);
+template <class D>
+json ex(std::chrono::time_point<std::chrono::system_clock, D> t);
+template <class D>
+json ex(std::chrono::time_point<std::chrono::steady_clock, D> t);
+template <class T>
+json ex(const std::optional<T>& v);
+template <class T>
+json ex(const std::unique_ptr<T>& v);
+template <class... T>
+json ex(const std::variant<T...>& v);
+template <class A, class B>
+json ex(const std::pair<A, B>& v);
+template <class... T>
+json ex(const std::tuple<T...>& v);
+template <class E>
+json ex(const joblib::ndarray<E>& a);
+template <class T>
+json ex(const std::vector<T>& v);
+template <class T, std::size_t N>
+json ex(const std::array<T, N>& v);
+template <class T>
+json ex(const std::deque<T>& v);
+template <class T>
+json ex(const std::list<T>& v);
+template <class T>
+json ex(const std::set<T>& v);
+template <class T>
+json ex(const std::unordered_set<T>& v);
+template <class T>
+json ex(const std::multiset<T>& v);
+template <class T>
+json ex(const std::unordered_multiset<T>& v);
+template <class K, class V>
+json ex(const std::map<K, V>& m);
+template <class K, class V>
+json ex(const std::unordered_map<K, V>& m);
+template <class K, class V>
+json ex(const std::multimap<K, V>& m);
+template <class K, class V>
+json ex(const std::unordered_multimap<K, V>& m);
 json ex(bool v) { return v; }
 json ex(char v) { return {{"bytes", hex(&v, 1)}}; }
 json ex(std::byte v) { return static_cast<int>(v); }
@@ -83,10 +106,7 @@ json ex(std::monostate) { return nullptr; }
 json ex(const std::string& v) { return {{"str_hex", hex(v.data(), v.size())}}; }
 json ex(const std::filesystem::path& v) { return {{"path", v.generic_string()}}; }
 template <class T>
-  requires std::is_integral_v<T>
-json ex(T v) {
-  return v;
-}
+requires std::is_integral_v<T> json ex(T v) { return v; }
 json ex(double v) { return {{"float_hex", hex(&v, sizeof v)}}; }
 json ex(float v) { return ex(static_cast<double>(v)); }
 json ex(long double v) { return ex(static_cast<double>(v)); }
@@ -100,8 +120,8 @@ json ex(std::chrono::duration<R, P> d) {
 }
 template <class D>
 json ex(std::chrono::time_point<std::chrono::system_clock, D> t) {
-  return {{"datetime_us",
-           std::chrono::round<std::chrono::microseconds>(t.time_since_epoch()).count()}};
+  return {
+      {"datetime_us", std::chrono::round<std::chrono::microseconds>(t.time_since_epoch()).count()}};
 }
 template <class D>
 json ex(std::chrono::time_point<std::chrono::steady_clock, D> t) {
@@ -140,15 +160,24 @@ json ndarray_json(std::string_view dtype, const std::vector<std::size_t>& shape,
 }
 template <class E>
 std::string_view dtype_name() {
-  if constexpr (std::is_same_v<E, bool>) return "bool";
-  else if constexpr (std::is_same_v<E, char>) return "char";
-  else if constexpr (std::is_same_v<E, std::byte>) return "u8";
-  else if constexpr (std::is_same_v<E, std::complex<float>>) return "c64";
-  else if constexpr (std::is_same_v<E, std::complex<double>>) return "c128";
-  else if constexpr (std::is_same_v<E, float>) return "f32";
-  else if constexpr (std::is_same_v<E, double>) return "f64";
-  else if constexpr (std::is_signed_v<E>) return sizeof(E) == 1 ? "i8" : sizeof(E) == 2 ? "i16" : sizeof(E) == 4 ? "i32" : "i64";
-  else return sizeof(E) == 1 ? "u8" : sizeof(E) == 2 ? "u16" : sizeof(E) == 4 ? "u32" : "u64";
+  if constexpr (std::is_same_v<E, bool>)
+    return "bool";
+  else if constexpr (std::is_same_v<E, char>)
+    return "char";
+  else if constexpr (std::is_same_v<E, std::byte>)
+    return "u8";
+  else if constexpr (std::is_same_v<E, std::complex<float>>)
+    return "c64";
+  else if constexpr (std::is_same_v<E, std::complex<double>>)
+    return "c128";
+  else if constexpr (std::is_same_v<E, float>)
+    return "f32";
+  else if constexpr (std::is_same_v<E, double>)
+    return "f64";
+  else if constexpr (std::is_signed_v<E>)
+    return sizeof(E) == 1 ? "i8" : sizeof(E) == 2 ? "i16" : sizeof(E) == 4 ? "i32" : "i64";
+  else
+    return sizeof(E) == 1 ? "u8" : sizeof(E) == 2 ? "u16" : sizeof(E) == 4 ? "u32" : "u64";
 }
 template <class E>
 concept element = (std::is_arithmetic_v<E> && !std::is_same_v<E, bool> &&
@@ -189,17 +218,29 @@ json list_json(const C& c) {
   return items;
 }
 template <class T>
-json ex(const std::deque<T>& v) { return list_json(v); }
+json ex(const std::deque<T>& v) {
+  return list_json(v);
+}
 template <class T>
-json ex(const std::list<T>& v) { return list_json(v); }
+json ex(const std::list<T>& v) {
+  return list_json(v);
+}
 template <class T>
-json ex(const std::set<T>& v) { return {{"set", list_json(v)}}; }
+json ex(const std::set<T>& v) {
+  return {{"set", list_json(v)}};
+}
 template <class T>
-json ex(const std::unordered_set<T>& v) { return {{"set", list_json(v)}}; }
+json ex(const std::unordered_set<T>& v) {
+  return {{"set", list_json(v)}};
+}
 template <class T>
-json ex(const std::multiset<T>& v) { return {{"sorted_list", list_json(v)}}; }
+json ex(const std::multiset<T>& v) {
+  return {{"sorted_list", list_json(v)}};
+}
 template <class T>
-json ex(const std::unordered_multiset<T>& v) { return {{"sorted_list", list_json(v)}}; }
+json ex(const std::unordered_multiset<T>& v) {
+  return {{"sorted_list", list_json(v)}};
+}
 template <class M>
 json pairs_json(const M& m) {
   json items = json::array();
@@ -207,13 +248,21 @@ json pairs_json(const M& m) {
   return items;
 }
 template <class K, class V>
-json ex(const std::map<K, V>& m) { return {{"dict", pairs_json(m)}}; }
+json ex(const std::map<K, V>& m) {
+  return {{"dict", pairs_json(m)}};
+}
 template <class K, class V>
-json ex(const std::unordered_map<K, V>& m) { return {{"dict", pairs_json(m)}}; }
+json ex(const std::unordered_map<K, V>& m) {
+  return {{"dict", pairs_json(m)}};
+}
 template <class K, class V>
-json ex(const std::multimap<K, V>& m) { return {{"pairs", pairs_json(m)}}; }
+json ex(const std::multimap<K, V>& m) {
+  return {{"pairs", pairs_json(m)}};
+}
 template <class K, class V>
-json ex(const std::unordered_multimap<K, V>& m) { return {{"sorted_pairs", pairs_json(m)}}; }
+json ex(const std::unordered_multimap<K, V>& m) {
+  return {{"sorted_pairs", pairs_json(m)}};
+}
 json ex(const json& j) { return {{"json", j}}; }
 
 // --- writing -------------------------------------------------------------------------------
@@ -235,12 +284,18 @@ template <class E>
 joblib::ndarray<E> make_ndarray(std::vector<std::size_t> shape) {
   joblib::ndarray<E> a(std::move(shape));
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if constexpr (std::is_same_v<E, bool>) a.data()[i] = i % 3 == 0;
-    else if constexpr (std::is_same_v<E, char>) a.data()[i] = static_cast<char>('a' + i % 26);
-    else if constexpr (std::is_same_v<E, std::complex<float>> || std::is_same_v<E, std::complex<double>>)
-      a.data()[i] = E(static_cast<typename E::value_type>(i) * 0.5f, -static_cast<typename E::value_type>(i));
-    else if constexpr (std::is_floating_point_v<E>) a.data()[i] = static_cast<E>(i) * E(0.25) - E(3);
-    else a.data()[i] = static_cast<E>(i * 7 + 1);
+    if constexpr (std::is_same_v<E, bool>)
+      a.data()[i] = i % 3 == 0;
+    else if constexpr (std::is_same_v<E, char>)
+      a.data()[i] = static_cast<char>('a' + i % 26);
+    else if constexpr (std::is_same_v<E, std::complex<float>> ||
+                       std::is_same_v<E, std::complex<double>>)
+      a.data()[i] =
+          E(static_cast<typename E::value_type>(i) * 0.5f, -static_cast<typename E::value_type>(i));
+    else if constexpr (std::is_floating_point_v<E>)
+      a.data()[i] = static_cast<E>(i) * E(0.25) - E(3);
+    else
+      a.data()[i] = static_cast<E>(i * 7 + 1);
   }
   return a;
 }
@@ -313,7 +368,8 @@ int main(int argc, char** argv) try {
   sample("multimap_i32", std::multimap<std::int32_t, std::int32_t>{{1, 10}, {1, 11}, {0, 5}});
   sample("unordered_map_str_vector",
          std::unordered_map<std::string, std::vector<double>>{{"x", {1, 2}}, {"y", {}}});
-  sample("unordered_multimap", std::unordered_multimap<std::int32_t, std::string>{{1, "a"}, {1, "b"}});
+  sample("unordered_multimap",
+         std::unordered_multimap<std::int32_t, std::string>{{1, "a"}, {1, "b"}});
   // Optional, pointer, variant, tuple, pair.
   sample("optional_empty", std::optional<std::int32_t>{});
   sample("optional_full", std::optional<std::string>{"here"});
@@ -328,14 +384,15 @@ int main(int argc, char** argv) try {
   sample("duration_ns", std::chrono::nanoseconds{2'000'003'000});
   sample("duration_double_s", std::chrono::duration<double>{0.25});
   sample("duration_minutes", std::chrono::minutes{-3});
-  sample("time_point_system",
-         std::chrono::system_clock::time_point{std::chrono::duration_cast<std::chrono::system_clock::duration>(
-             std::chrono::microseconds{1'700'000'000'123'456})});
+  sample("time_point_system", std::chrono::system_clock::time_point{
+                                  std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                      std::chrono::microseconds{1'700'000'000'123'456})});
   sample("time_point_system_s",
-         std::chrono::time_point<std::chrono::system_clock, std::chrono::seconds>{std::chrono::seconds{86400}});
-  sample("time_point_steady",
-         std::chrono::steady_clock::time_point{std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-             std::chrono::milliseconds{42})});
+         std::chrono::time_point<std::chrono::system_clock, std::chrono::seconds>{
+             std::chrono::seconds{86400}});
+  sample("time_point_steady", std::chrono::steady_clock::time_point{
+                                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                      std::chrono::milliseconds{42})});
   // Complex, user aggregates.
   sample("complex_f64", std::complex<double>{1.5, -2});
   sample("complex_f32", std::complex<float>{0.5f, 4});
@@ -367,10 +424,12 @@ int main(int argc, char** argv) try {
     state ^= state << 13;
     state ^= state >> 7;
     state ^= state << 17;
-    noisy.data()[i] = i < 100000 ? static_cast<std::uint32_t>(i) : static_cast<std::uint32_t>(state >> 32);
+    noisy.data()[i] =
+        i < 100000 ? static_cast<std::uint32_t>(i) : static_cast<std::uint32_t>(state >> 32);
   }
   sample("ndarray_u32_chunks", noisy, {.compress = 3, .chunk_size = 65536});
-  sample("ndarray_u32_chunks_unshuffled", noisy, {.compress = 1, .shuffle = false, .chunk_size = 100000});
+  sample("ndarray_u32_chunks_unshuffled", noisy,
+         {.compress = 1, .shuffle = false, .chunk_size = 100000});
 
   // A cache with two functions.
   {

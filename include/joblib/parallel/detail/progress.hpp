@@ -58,8 +58,8 @@ class progress_reporter {
                         : std::chrono::steady_clock::time_point{}) {
     if (verbose_ > 0) {
       if (backend.empty()) backend = n_jobs > 1 ? "ThreadingBackend" : "SequentialBackend";
-      print("Using backend " + std::string(backend) +
-            " with " + std::to_string(n_jobs) + " concurrent workers.");
+      print("Using backend " + std::string(backend) + " with " + std::to_string(n_jobs) +
+            " concurrent workers.");
     }
   }
 
