@@ -332,33 +332,57 @@ TEST_CASE("processes: retries turn a transient failure into a success, on a fres
           "[processes]") {
   test::temp_dir dir("processes");
   // Crashes (or throws) the first time each of tasks 2 and 7 runs: a marker file remembers.
-  auto flaky = [&](bool crashes) {
-    return std::views::iota(0, 10) | std::views::transform(joblib::delayed([&dir, crashes](int i) {
+  // When `staggered`, the first run of task 7 waits (up to 10 s) until task 2's retry has run.
+  auto flaky = [&](bool crashes, bool staggered) {
+    return std::views::iota(0, 10) |
+           std::views::transform(joblib::delayed([&dir, crashes, staggered](int i) {
              const fs::path marker = dir.path() / ("ran-" + std::to_string(i));
+             const fs::path retried = dir.path() / "retried-2";
              if ((i == 2 || i == 7) && !fs::exists(marker)) {
+               for (int k = 0; staggered && i == 7 && !fs::exists(retried) && k < 1000; ++k) {
+                 std::this_thread::sleep_for(10ms);
+               }
                std::ofstream(marker) << ::getpid();
                if (crashes) ::raise(SIGKILL);
                throw std::runtime_error("transient");
              }
+             if (i == 2) std::ofstream(retried) << "yes";
              return std::make_pair(i, static_cast<int>(::getpid()));
            }));
   };
   const bool crashes = GENERATE(true, false);
   CAPTURE(crashes);
-  auto o = processes();
-  SECTION("without retries the failure stands") {
-    CHECK_THROWS(joblib::parallel{o}(flaky(crashes)));
-  }
-  SECTION("one retry") {
-    o.retries = 1;
-    const auto r = joblib::parallel{o}(flaky(crashes));
+  auto check_retried = [&](const std::vector<std::pair<int, int>>& r) {
     REQUIRE(r.size() == 10);
+    for (int i = 0; i < 10; ++i) CHECK(r[static_cast<std::size_t>(i)].first == i);
     for (int i : {2, 7}) {
-      CHECK(r[static_cast<std::size_t>(i)].first == i);
       int failed_on = 0;
       std::ifstream(dir.path() / ("ran-" + std::to_string(i))) >> failed_on;
       CHECK(r[static_cast<std::size_t>(i)].second != failed_on);  // another worker process
     }
+  };
+  auto o = processes();
+  SECTION("without retries the failure stands") {
+    CHECK_THROWS(joblib::parallel{o}(flaky(crashes, false)));
+  }
+  SECTION("one retry") {
+    o.retries = 1;
+    check_retried(joblib::parallel{o}(flaky(crashes, false)));
+  }
+  SECTION("a generator's retries go out even when it is far ahead of its consumer") {
+    o.retries = 1;
+    o.batch_size = 1;
+    std::vector<std::pair<int, int>> r;
+    for (const auto& x : joblib::parallel{o}.generator(flaky(crashes, false))) r.push_back(x);
+    check_retried(r);
+  }
+  SECTION("a worker that already failed once fails again, after the first retry got its worker") {
+    // One worker with both batches: task 7 fails on it once the worker forked for task 2's
+    // retry has run it, so task 7's retry needs a worker fresher than that one.
+    o = processes(1);
+    o.retries = 1;
+    o.batch_size = 5;
+    check_retried(joblib::parallel{o}(flaky(crashes, true)));
   }
 }
 

@@ -36,6 +36,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -293,13 +294,36 @@ class process_call {
 
   // Forks workers while there is work no live worker will take, then dispatches.
   void top_up() {
+    make_way_for_retries();
     std::size_t usable = 0;
     for (auto& w : workers_) usable += w->retiring ? 0 : 1;
-    while (usable < settings_.workers && work_left() && usable < total_) {
+    while (usable < worker_limit() && work_left()) {
       spawn();
       ++usable;
     }
     dispatch();
+  }
+
+  std::size_t worker_limit() const noexcept {
+    return std::min<std::size_t>(settings_.workers, total_);
+  }
+
+  // A retry runs on a worker forked after its failure. When every worker is at least as old
+  // as that failure and no more may be forked (a worker failed a second time after the first
+  // failure's fresh worker came), the oldest retires after its batches, to be replaced by one.
+  void make_way_for_retries() {
+    if (retries_.empty()) return;
+    std::uint64_t newest_failure = 0;
+    for (const auto& r : retries_) newest_failure = std::max(newest_failure, r.after_serial);
+    worker* oldest = nullptr;
+    std::size_t usable = 0;
+    for (auto& w : workers_) {
+      if (w->retiring) continue;
+      ++usable;
+      if (w->serial > newest_failure) return;  // it takes the retries
+      if (oldest == nullptr || w->serial < oldest->serial) oldest = w.get();
+    }
+    if (usable >= worker_limit() && oldest != nullptr) oldest->retiring = true;
   }
 
   void spawn() {
@@ -314,10 +338,12 @@ class process_call {
     workers_.push_back(std::move(w));
   }
 
+  // A generator hands out new tasks only this far ahead of its consumer. Retries and requeued
+  // tasks lie behind that horizon and always go: the consumer may be waiting for them.
   bool window_full() const noexcept {
     if (settings_.window == 0) return false;
     const auto per_batch = static_cast<std::size_t>(std::max(1.0, batch_size_));
-    return dispatched_ - consumed_ >= settings_.window * per_batch;
+    return next_index_ - consumed_ >= settings_.window * per_batch;
   }
 
   // Hands batches to workers with room for them: first one to each idle worker, then a
@@ -325,7 +351,7 @@ class process_call {
   void dispatch() {
     for (std::size_t depth = 1; depth <= 2; ++depth) {
       for (auto& w : workers_) {
-        if (w->retiring || w->batches.size() >= depth || window_full()) continue;
+        if (w->retiring || w->batches.size() >= depth) continue;
         auto b = take_work(*w);
         if (b) send_batch(*w, *b);
       }
@@ -354,7 +380,7 @@ class process_call {
       if (r.count == 0) requeued_.pop_front();
       return b;
     }
-    if (next_index_ < total_) {
+    if (next_index_ < total_ && !window_full()) {
       assigned_batch b{next_index_, std::min(size, total_ - next_index_)};
       next_index_ += b.count;
       return b;
@@ -376,7 +402,6 @@ class process_call {
     const auto now = clock::now();
     b.started = now;
     w.tasks_given += b.count;
-    dispatched_ += b.count;
     ++dispatched_batches_;
     w.batches.push_back(b);
     // A dead worker's socket fails here or shows up in poll(): either way step() reaps it.
@@ -387,6 +412,12 @@ class process_call {
   void step() {
     check_stop();
     top_up();  // a generator's consumer may have made room in the window since the last step
+    // Unfinished tasks are always in some worker's batches after top_up(); were none there,
+    // the poll below would wait forever.
+    if (std::ranges::none_of(workers_, [](const auto& w) { return !w->batches.empty(); })) {
+      kill_all();
+      throw std::logic_error("joblib: process backend bug: tasks are left but no worker has any");
+    }
     std::vector<pollfd> fds;
     fds.reserve(workers_.size());
     for (auto& w : workers_) fds.push_back({w->handle.socket.get(), POLLIN, 0});
@@ -523,7 +554,6 @@ class process_call {
     if (f.kind != failure_kind::timeout && ++attempts_[index] <= settings_.retries) {
       retries_.push_back({index, forks_});
       if (w != nullptr) w->retiring = true;  // its state may be what failed
-      --dispatched_;                         // dispatched again as a retry
       return;
     }
     if (settings_.mode == process_delivery::collect) {
@@ -600,7 +630,6 @@ class process_call {
   }
 
   void requeue(std::size_t first, std::size_t count) {
-    dispatched_ -= count;  // dispatched again later
     requeued_.push_back({first, count});
   }
 
@@ -692,7 +721,6 @@ class process_call {
   double batch_size_ = 1;
 
   std::size_t completed_ = 0;           // tasks with a result or a final failure
-  std::size_t dispatched_ = 0;          // tasks handed to workers (generators' window)
   std::size_t consumed_ = 0;            // tasks whose result the consumer took
   std::size_t dispatched_batches_ = 0;  // for progress lines
 
