@@ -11,14 +11,16 @@
 #
 #   --benchmarks  what the release preset's benchmark programs build against (Google
 #                 Benchmark, oneTBB)
-#   --anchors     what benchmarks/report.py measures them beside (Python joblib, numpy, the
-#                 zstd and xxhsum CLIs, gnuplot for the plots)
+#   --anchors     what benchmarks/report.py measures them beside (Python joblib, numpy,
+#                 mpi4py, the zstd and xxhsum CLIs, gnuplot for the plots)
 #   --fuzz        clang's sanitizer and libFuzzer runtime for the fuzz preset
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ clang-16 libc++-16-dev libc++abi-16-dev cmake ninja-build pkg-config ccache git
           catch2 libzstd-dev libxxhash-dev nlohmann-json3-dev
+          # joblib::mpi (backend::mpi) and its tests under mpiexec (JOBLIB_MPI_TESTS, dev preset)
+          libopenmpi-dev openmpi-bin
           # the command-line tool `joblib` (tools/joblib, JOBLIB_BUILD_TOOLS) parses with CLI11
           libcli11-dev
           # the Python package python/joblib_cpp and its tests (JOBLIB_PYTHON_TESTS, dev preset)
@@ -28,7 +30,8 @@ presets=()
 for arg in "$@"; do
   case $arg in
     --benchmarks) packages+=(libbenchmark-dev libtbb-dev) ;;
-    --anchors) packages+=(python3 python3-joblib python3-numpy zstd xxhash gnuplot-nox) ;;
+    --anchors) packages+=(python3 python3-joblib python3-numpy python3-mpi4py zstd xxhash
+                          gnuplot-nox) ;;
     --fuzz) packages+=(libclang-rt-16-dev) ;;
     --no-build) presets=(none) ;;
     -*) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;

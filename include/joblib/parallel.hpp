@@ -11,10 +11,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <ranges>
+#include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
@@ -27,6 +30,8 @@
 #include "joblib/parallel/detail/collect.hpp"
 #include "joblib/parallel/detail/parallel_call.hpp"
 #include "joblib/parallel/detail/process/process_call.hpp"
+#include "joblib/parallel/detail/remote/distributed_backend.hpp"
+#include "joblib/parallel/detail/remote/encoded_batch.hpp"
 #include "joblib/parallel/generator.hpp"
 #include "joblib/parallel/options.hpp"
 #include "joblib/parallel/outcome.hpp"
@@ -72,10 +77,17 @@ class parallel {
     std::optional<parallel_options> merged;
     const parallel_options& options = resolved(merged);
     if (options.backend == backend::processes) {
-      if constexpr (detail::process::transportable_result<detail::task_result_t<view>>) {
+      if constexpr (detail::transportable_result<detail::task_result_t<view>>) {
         return run_in_processes<false>(tasks, options);
       } else {
-        throw_not_transportable<detail::task_result_t<view>>();
+        throw_not_transportable<detail::task_result_t<view>>("processes");
+      }
+    }
+    if (detail::distributed_backend* ranks = distributed_backend_for(options)) {
+      if constexpr (detail::transportable_result<detail::task_result_t<view>>) {
+        return run_on_ranks(tasks, options, *ranks);
+      } else {
+        throw_not_transportable<detail::task_result_t<view>>("mpi");
       }
     }
     const detail::call_settings settings = settings_for(options, detail::delivery::list);
@@ -118,12 +130,13 @@ class parallel {
     const parallel_options& options = resolved(merged);
     if (options.backend == backend::processes) {
       // Crashes and overdue tasks (killed at their deadline) become failures too.
-      if constexpr (detail::process::transportable_result<detail::task_result_t<view>>) {
+      if constexpr (detail::transportable_result<detail::task_result_t<view>>) {
         return run_in_processes<true>(tasks, options);
       } else {
-        throw_not_transportable<detail::task_result_t<view>>();
+        throw_not_transportable<detail::task_result_t<view>>("processes");
       }
     }
+    if (distributed_backend_for(options)) throw_list_calls_only("collect");
     const detail::call_settings settings = settings_for(options, detail::delivery::list);
     return detail::collect_on_threads<view>(tasks, options, settings, pool_for(settings));
   }
@@ -181,7 +194,7 @@ class parallel {
     std::optional<parallel_options> merged;
     parallel_options options = resolved(merged);
     if (options.backend == backend::processes) {
-      if constexpr (detail::process::transportable_result<result>) {
+      if constexpr (detail::transportable_result<result>) {
         const auto process_mode = mode == detail::delivery::in_order
                                       ? detail::process::process_delivery::in_order
                                       : detail::process::process_delivery::completion_order;
@@ -198,9 +211,10 @@ class parallel {
                   std::move(settings)));
         }
       } else {
-        throw_not_transportable<result>();
+        throw_not_transportable<result>("processes");
       }
     }
+    if (distributed_backend_for(options)) throw_list_calls_only("a generator");
     const detail::call_settings settings = settings_for(options, mode);
     thread_pool* pool = pool_for(settings);
     return joblib::generator<result>(std::make_unique<stream<owned>>(
@@ -278,11 +292,55 @@ class parallel {
     });
   }
 
+  // A list call on every rank of a distributed backend.
+  template <class Range>
+  static auto run_on_ranks(Range& tasks, const parallel_options& options,
+                           detail::distributed_backend& ranks) {
+    return with_indexable(tasks, [&](auto& indexable) {
+      using view = std::remove_reference_t<decltype(indexable)>;
+      using result = detail::task_result_t<view>;
+      const unsigned threads = effective_n_jobs(options.n_jobs.value_or(1));
+      detail::distributed_call call;
+      call.total = static_cast<std::size_t>(std::ranges::size(indexable));
+      call.signature = std::hash<std::string_view>{}(typeid(view).name());
+      call.options = &options;
+      call.results_on_root_only = options.results_on_root_only.value_or(false);
+      call.void_results = std::is_void_v<result>;
+      call.run = [&](std::size_t first, std::size_t count, std::vector<std::byte>& out) {
+        return detail::run_encoded_batch(indexable, first, count, threads, options, out);
+      };
+      if constexpr (std::is_void_v<result>) {
+        ranks.run(call);
+      } else {
+        std::vector<result> results;
+        call.store = [&](std::size_t first, std::size_t count, std::span<const std::byte> bytes) {
+          if (results.empty()) results.resize(call.total);
+          detail::store_encoded_batch(results, first, count, bytes);
+        };
+        ranks.run(call);
+        return results;
+      }
+    });
+  }
+
+  // The distributed backend that runs this call on every rank, if backend::mpi asks for one
+  // and a session of several ranks takes it (otherwise the thread backend runs it).
+  static detail::distributed_backend* distributed_backend_for(const parallel_options& options) {
+    if (options.backend != backend::mpi) return nullptr;
+    detail::distributed_backend* ranks = detail::installed_distributed_backend().load();
+    return ranks != nullptr && ranks->takes_call_here() ? ranks : nullptr;
+  }
+
+  [[noreturn]] static void throw_list_calls_only(const char* what) {
+    throw invalid_argument(std::string("joblib: backend::mpi runs list calls only, not ") + what +
+                           " (every rank would have to consume it in step)");
+  }
+
   template <class R>
-  [[noreturn]] static void throw_not_transportable() {
+  [[noreturn]] static void throw_not_transportable(const char* backend_name) {
     throw invalid_argument(
-        "joblib: backend::processes brings task results back serialized, and " +
-        detail::demangle(typeid(R).name()) +
+        std::string("joblib: backend::") + backend_name +
+        " brings task results back serialized, and " + detail::demangle(typeid(R).name()) +
         " is not (it must be joblib::serializable, readable back - not a std::span or "
         "std::string_view - and default-constructible)");
   }

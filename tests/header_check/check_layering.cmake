@@ -6,7 +6,11 @@
 #   joblib/parallel.hpp, joblib/parallel/**   only the foundation (config, errors, version,
 #                                              log) and the parallel pillar itself; the
 #                                              process backend (parallel/detail/process/**)
-#                                              also the serialization core and ndarray
+#                                              also the serialization core and ndarray;
+#                                              so does what backends in other processes
+#                                              share (parallel/detail/remote/**)
+#   joblib/mpi.hpp, joblib/mpi/**              the foundation, the parallel pillar, the
+#                                              serialization core and itself
 #   joblib/serialize/**                        nothing of parallel, persist or memory
 #   joblib/persist/**                          nothing of memory
 #   joblib/memory/**                           persist only through joblib/persist.hpp
@@ -32,7 +36,12 @@ foreach(header IN LISTS present)
   foreach(line IN LISTS lines)
     string(REGEX REPLACE "^#include [\"<]([^\">]+)[\">].*" "\\1" target "${line}")
     set(bad "")
-    if(header MATCHES "^joblib/parallel/detail/process/")
+    if(header MATCHES "^joblib/mpi(\\.hpp|/)")
+      if(NOT target MATCHES "${foundation}" AND NOT target MATCHES "^joblib/parallel(\\.hpp|/)"
+         AND NOT target MATCHES "^joblib/serialize/" AND NOT target MATCHES "^joblib/mpi/")
+        set(bad "the MPI backend may include only the foundation, the parallel pillar, the serialization core and itself")
+      endif()
+    elseif(header MATCHES "^joblib/parallel/detail/(process|remote)/")
       if(NOT target MATCHES "${foundation}" AND NOT target MATCHES "^joblib/parallel/"
          AND NOT target MATCHES "^joblib/serialize/" AND NOT target MATCHES "^joblib/ndarray\\.hpp$")
         set(bad "the process backend may include only the foundation, the parallel pillar and the serialization core")

@@ -372,7 +372,9 @@ class memorized_function {
             mine = std::move(*hit);
             return nullptr;
           }
-          if (const auto lock = lock_entry(k, id)) {
+          // Held until the entry is stored: another process waits for it, then loads.
+          const std::optional<detail::file_lock> lock = lock_entry(k, id);
+          if (lock) {
             if (auto hit = try_load<R>(k, path, args...)) {
               mine = std::move(*hit);
               return nullptr;

@@ -23,6 +23,13 @@ enum class backend {
   /// not the call (see parallel_options::timeout, retries, max_nbytes). Results travel back
   /// serialized, so they must be serializable (joblib::serializable) and default-constructible.
   processes,
+  /// Every rank of an MPI job (<joblib/mpi.hpp>, target joblib::mpi, a joblib::mpi::session
+  /// alive): every rank makes the call with the same tasks; rank 0 hands out batches of task
+  /// indices, each rank runs its batches on n_jobs threads, and every rank gets every result
+  /// (see parallel_options::results_on_root_only). Results travel serialized, as with
+  /// processes. List calls only. Without a session of several ranks (no mpirun), and for a call
+  /// made inside a task, the thread backend runs the call.
+  mpi,
 };
 
 /// Progress of a parallel call, given to parallel_options::on_progress from the calling
@@ -80,6 +87,9 @@ struct parallel_options {
   /// Processes: a worker exits after this many tasks and a fresh one is forked (loky's
   /// max_tasks_per_child); default no limit.
   std::optional<std::size_t> max_tasks_per_worker{};
+  /// MPI: results only on rank 0; the other ranks' calls return an empty vector (for results
+  /// too large to copy to every rank). Default false: every rank gets them all.
+  std::optional<bool> results_on_root_only{};
 };
 
 namespace detail {
@@ -126,6 +136,7 @@ class parallel_config {
     if (!call.max_nbytes) call.max_nbytes = defaults.max_nbytes;
     if (!call.temp_folder) call.temp_folder = defaults.temp_folder;
     if (!call.max_tasks_per_worker) call.max_tasks_per_worker = defaults.max_tasks_per_worker;
+    if (!call.results_on_root_only) call.results_on_root_only = defaults.results_on_root_only;
     return call;
   }
 

@@ -31,6 +31,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <typeinfo>
@@ -122,9 +123,12 @@ inline std::string current_exception_type_name() {
   return "unknown";
 }
 
-/// " [task 7, in a worker process]": what every rebuilt message ends with.
-inline std::string worker_task_suffix(std::size_t index) {
-  return " [task " + std::to_string(index) + ", in a worker process]";
+/// Where a task ran, as rebuilt messages name it: " [task 7, in a worker process]".
+inline constexpr std::string_view in_worker_process = "in a worker process";
+
+/// " [task 7, <where>]": what every rebuilt message ends with.
+inline std::string worker_task_suffix(std::size_t index, std::string_view where) {
+  return " [task " + std::to_string(index) + ", " + std::string(where) + "]";
 }
 
 namespace transport {
@@ -262,9 +266,10 @@ std::string what_argument(const std::string& original, Make make) {
   return original.substr(prefix.size(), original.size() - prefix.size() - suffix.size());
 }
 
-inline std::exception_ptr rebuild(const transported_exception& t, std::size_t index) {
+inline std::exception_ptr rebuild(const transported_exception& t, std::size_t index,
+                                  std::string_view where) {
   using c = exception_category;
-  const std::string message = t.what + worker_task_suffix(index);
+  const std::string message = t.what + worker_task_suffix(index, where);
   switch (static_cast<c>(t.category)) {
     case c::unknown:
       break;
@@ -320,14 +325,15 @@ inline std::exception_ptr rebuild(const transported_exception& t, std::size_t in
         if (!path1.empty()) return fs_error(w, path1, code);
         return fs_error(w, code);
       };
-      return std::make_exception_ptr(make(what_argument(t.what, make) + worker_task_suffix(index)));
+      return std::make_exception_ptr(
+          make(what_argument(t.what, make) + worker_task_suffix(index, where)));
     }
     case c::ios_failure: {
       const std::error_code code = rebuilt_code(t);
       const std::string argument = what_argument(
           t.what, [&](const std::string& w) { return std::ios_base::failure(w, code); });
       return std::make_exception_ptr(
-          std::ios_base::failure(argument + worker_task_suffix(index), code));
+          std::ios_base::failure(argument + worker_task_suffix(index, where), code));
     }
     case c::joblib_error:
       return std::make_exception_ptr(joblib::error(message));
@@ -408,8 +414,9 @@ inline transported_exception describe_exception(std::exception_ptr e) noexcept {
 
 /// The exception the caller rethrows for task `index`, from the worker's description `t`;
 /// see the header comment for which types are kept. Throws only std::bad_alloc.
-inline std::exception_ptr rebuild_exception(const transported_exception& t, std::size_t index) {
-  return transport::rebuild(t, index);
+inline std::exception_ptr rebuild_exception(const transported_exception& t, std::size_t index,
+                                            std::string_view where = in_worker_process) {
+  return transport::rebuild(t, index, where);
 }
 
 }  // namespace detail

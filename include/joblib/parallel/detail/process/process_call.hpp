@@ -51,6 +51,7 @@
 #include "joblib/parallel/detail/process/shared_arrays.hpp"
 #include "joblib/parallel/detail/process/worker_process.hpp"
 #include "joblib/parallel/detail/progress.hpp"
+#include "joblib/parallel/detail/remote/encoded_batch.hpp"
 #include "joblib/parallel/options.hpp"
 #include "joblib/parallel/outcome.hpp"
 #include "joblib/serialize/detail/decode.hpp"
@@ -61,14 +62,6 @@ namespace detail::process {
 
 /// What auto batching aims a batch at on worker processes.
 inline constexpr std::chrono::milliseconds target_batch_time{2};
-
-/// Whether tasks returning R can run on worker processes: R travels back serialized, so it must
-/// be serializable, readable back (not a span or string_view) and default-constructible.
-template <class R>
-inline constexpr bool transportable_result = std::is_void_v<R> ||
-                                             (check_serializable<R, true>() &&
-                                              std::is_default_constructible_v<R> &&
-                                              std::is_move_constructible_v<R>);
 
 /// How the results of a process call are handed out.
 enum class process_delivery { list, collect, in_order, completion_order };
@@ -629,9 +622,7 @@ class process_call {
     w.batches.clear();
   }
 
-  void requeue(std::size_t first, std::size_t count) {
-    requeued_.push_back({first, count});
-  }
+  void requeue(std::size_t first, std::size_t count) { requeued_.push_back({first, count}); }
 
   std::unique_ptr<worker> detach(worker& w) {
     auto it = std::find_if(workers_.begin(), workers_.end(),
