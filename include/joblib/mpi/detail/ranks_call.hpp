@@ -50,19 +50,26 @@ inline std::chrono::duration<double> target_batch_time(int ranks) {
   return std::chrono::duration<double>(std::max(2e-3, 20e-6 * ranks));
 }
 
-/// Rank 0 to a rank: run tasks [first, first + count); count 0: the call is over.
+/// Rank 0 to a rank: run tasks [first, first + count), drop the batches not started yet (the
+/// call failed), or the call is over.
 struct command {
+  enum kind_t : std::uint64_t { run = 0, drop = 1, over = 2 };
   std::uint64_t size = sizeof(command);  // messages.hpp's size prefix
+  std::uint64_t kind = run;
   std::uint64_t first = 0;
   std::uint64_t count = 0;
 };
+
+/// Above this many bytes a result is sent by rendezvous: it moves only while the sender is in
+/// an MPI call, so the sender waits for it instead of computing (rank 0 would wait meanwhile).
+inline constexpr std::size_t eager_result_bytes = 64 * 1024;
 
 /// A rank to rank 0, before the batch's bytes: its values, or the failure of one of its tasks.
 struct result_header {
   std::uint64_t size = 0;  // messages.hpp's size prefix: the header and the bytes
   std::uint64_t first = 0;
   std::uint64_t count = 0;
-  std::uint64_t failed = 0;        // 1: the bytes are a transported_exception
+  std::uint64_t failed = 0;        // 1: the bytes are a transported_exception; 2: dropped
   std::uint64_t failed_index = 0;  // the task that threw, when failed
 };
 
@@ -151,8 +158,13 @@ class ranks_call {
         if (message.bytes.size() != sizeof c)
           throw error("joblib: a malformed MPI backend command");
         std::memcpy(&c, message.bytes.data(), sizeof c);
-        if (c.count == 0) {
+        if (c.kind == command::over) {
           over = true;
+        } else if (c.kind == command::drop) {
+          for (const command& dropped : queue) {
+            send_result(result_header{sizeof(result_header), dropped.first, dropped.count, 2, 0});
+          }
+          queue.clear();
         } else {
           queue.push_back(c);
         }
@@ -161,9 +173,11 @@ class ranks_call {
       if (!queue.empty()) {
         const command c = queue.front();
         queue.pop_front();
-        outbox_.send(
-            comm_, 0, result_tag,
-            run_batch(static_cast<std::size_t>(c.first), static_cast<std::size_t>(c.count)));
+        std::vector<std::byte> result =
+            run_batch(static_cast<std::size_t>(c.first), static_cast<std::size_t>(c.count));
+        const bool large = result.size() > eager_result_bytes;
+        outbox_.send(comm_, 0, result_tag, std::move(result));
+        if (large) outbox_.wait_all();
         wait.reset();
         continue;
       }
@@ -171,6 +185,12 @@ class ranks_call {
       wait.pause();
     }
     outbox_.wait_all();
+  }
+
+  void send_result(const result_header& h) {
+    std::vector<std::byte> bytes(sizeof h);
+    std::memcpy(bytes.data(), &h, sizeof h);
+    outbox_.send(comm_, 0, result_tag, std::move(bytes));
   }
 
   // --- rank 0 -------------------------------------------------------------------------------
@@ -194,6 +214,7 @@ class ranks_call {
       outbox_.progress();
       if (!stopping() && options_.stop.stop_possible() && options_.stop.stop_requested()) {
         cancelled_ = true;
+        drop_queued();
       }
       if (reporter_->active()) reporter_->report(completed_, call_.total, batches_);
       if (!busy) {
@@ -212,9 +233,14 @@ class ranks_call {
         wait.pause();
       }
     }
-    for (int r = 1; r < ranks_; ++r) send_command(r, command{});
+    for (int r = 1; r < ranks_; ++r) send_command(r, {sizeof(command), command::over, 0, 0});
     outbox_.wait_all();
     if (!stopping()) reporter_->finish(completed_);
+  }
+
+  // The call failed or was cancelled: batches not started yet need not run.
+  void drop_queued() {
+    for (int r = 1; r < ranks_; ++r) send_command(r, {sizeof(command), command::drop, 0, 0});
   }
 
   bool stopping() const noexcept { return failure_.has_value() || cancelled_; }
@@ -248,7 +274,7 @@ class ranks_call {
       if (!b) return;
       b->started = clock::now();
       flights.push_back(*b);
-      send_command(r, command{sizeof(command), b->first, b->count});
+      send_command(r, {sizeof(command), command::run, b->first, b->count});
     }
   }
 
@@ -269,10 +295,13 @@ class ranks_call {
     flights.pop_front();
     const auto now = clock::now();
     if (!flights.empty()) flights.front().started = now;  // it waited behind this one
-    if (h.failed != 0) {
+    if (h.failed == 2) {
+      // Dropped after the call failed: nothing ran.
+    } else if (h.failed != 0) {
       if (!failure_) {
         failure_ = std::move(bytes);
         failed_rank_ = r;
+        drop_queued();
       }
     } else {
       adapt_batch_size(b, now);
