@@ -181,6 +181,31 @@ TEST_CASE("mpi: a task's exception is rethrown on every rank, naming its task an
   CHECK(r.size() == 10);
 }
 
+TEST_CASE("mpi: stop on rank 0 cancels the call on every rank", "[mpi]") {
+  if (mpi().size() == 1) return;
+  // A watchdog on rank 0 requests the stop after 50 ms: every rank gets cancelled_error, long
+  // before the 4,000 tasks of 1 ms could have run.
+  joblib::stop_source stop;
+  auto o = on_ranks();
+  o.stop = stop.get_token();
+  o.batch_size = 1;
+  std::optional<std::jthread> watchdog;
+  if (mpi().rank() == 0) {
+    watchdog.emplace([&] {
+      std::this_thread::sleep_for(50ms);
+      stop.request_stop();
+    });
+  }
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_AS(joblib::parallel{o}(std::views::iota(0, 4000) |
+                                      std::views::transform(joblib::delayed([](int i) {
+                                        busy_for(1000us);
+                                        return i;
+                                      }))),
+                  joblib::cancelled_error);
+  CHECK(std::chrono::steady_clock::now() - start < 1500ms);
+}
+
 TEST_CASE("mpi: ranks that reach different calls get an error on every rank, not a hang", "[mpi]") {
   if (mpi().size() == 1) return;
   const auto start = std::chrono::steady_clock::now();
