@@ -108,7 +108,8 @@ class session final : private joblib::detail::distributed_backend {
   }
 
   bool takes_call_here() const noexcept override {
-    return !running_ && std::this_thread::get_id() == thread_;
+    // The thread first: only the session's thread touches running_.
+    return std::this_thread::get_id() == thread_ && !running_;
   }
 
   void run(joblib::detail::distributed_call& call) override {
