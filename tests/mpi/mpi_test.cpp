@@ -144,6 +144,17 @@ TEST_CASE("mpi: imbalanced tasks are spread over every rank", "[mpi]") {
   }
 }
 
+TEST_CASE("mpi: as many long tasks as ranks run one on each rank", "[mpi]") {
+  // Sleeping tasks: each rank takes one, none waits behind another on a busy rank.
+  const auto ran_on = joblib::parallel{on_ranks()}(std::views::iota(0, mpi().size()) |
+                                                   std::views::transform(joblib::delayed([](int) {
+                                                     std::this_thread::sleep_for(200ms);
+                                                     return mpi().rank();
+                                                   })));
+  CHECK(std::set<int>(ran_on.begin(), ran_on.end()).size() ==
+        static_cast<std::size_t>(mpi().size()));
+}
+
 TEST_CASE("mpi: a task's exception is rethrown on every rank, naming its task and rank", "[mpi]") {
   if (mpi().size() == 1) return;
   const int thrower = GENERATE(0, 1);
@@ -270,8 +281,7 @@ TEST_CASE("mpi: 100,000 tiny tasks", "[mpi]") {
   CHECK(wrong == 0);
 }
 
-TEST_CASE("mpi: a 300 MB result reaches every rank, in parts MPI counts can hold",
-          "[mpi][large]") {
+TEST_CASE("mpi: a 300 MB result reaches every rank, in parts MPI counts can hold", "[mpi][large]") {
   // Parts of 64 MiB stand for MPI's 2 GiB limit: the same code splits both.
   const std::size_t saved = joblib::mpi::detail::max_part_bytes();
   joblib::mpi::detail::max_part_bytes() = std::size_t{64} << 20;

@@ -202,7 +202,10 @@ class ranks_call {
         options_.batch_size.value_or(0) != 0 ? static_cast<double>(*options_.batch_size) : 1.0;
     reporter_.emplace(options_, threads() * static_cast<unsigned>(ranks_),
                       2 * static_cast<std::size_t>(ranks_), "MPIBackend");
-    for (int r = 1; r < ranks_; ++r) top_up(r);
+    // One batch for every rank before any gets a second.
+    for (std::size_t depth = 1; depth <= 2; ++depth) {
+      for (int r = 1; r < ranks_; ++r) top_up(r, depth);
+    }
     backoff wait;
     received message;
     for (;;) {
@@ -267,9 +270,13 @@ class ranks_call {
   }
 
   // Keeps two batches in flight on rank r.
-  void top_up(int r) {
+  // Gives rank r batches until it has `depth` in flight. A second one is a prefetch (the rank
+  // never waits for its next batch) given only while every rank can still get one of its own:
+  // a few long tasks must not queue behind each other on one rank while another idles.
+  void top_up(int r, std::size_t depth = 2) {
     auto& flights = flights_[static_cast<std::size_t>(r)];
-    while (flights.size() < 2) {
+    while (flights.size() < depth) {
+      if (!flights.empty() && call_.total - next_ < static_cast<std::size_t>(ranks_)) return;
       std::optional<in_flight> b = take_batch();
       if (!b) return;
       b->started = clock::now();
