@@ -15,6 +15,8 @@ everything outside the markers is hand-written prose and is left alone. Pieces (
     serialize  value stream write/read throughput               -> docs/benchmarks/serialize.md
     parallel   vs oneTBB, OpenMP, Python joblib.Parallel; task-size sweep plot -> BENCHMARKS.md
     processes  backend::processes vs threads, loky, memcpy      -> docs/BENCHMARKS.md
+    mpi        backend::mpi vs threads, mpi4py.futures; the coordinator's rate
+                                                  -> docs/BENCHMARKS.md, docs/SCALING.md
     memory     vs Python joblib.Memory                          -> docs/BENCHMARKS.md
     persist    vs numpy and Python joblib.dump/load             -> docs/benchmarks/persist.md
     cli        vs the zstd and xxhsum CLIs; level sweep plot    -> docs/benchmarks/cli.md
@@ -40,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PLOTS = DOCS / "benchmarks"
 PY = "/usr/bin/python3"  # Debian's python3, which has python3-joblib and numpy
-PIECES = ("hash", "serialize", "parallel", "processes", "memory", "persist", "cli")
+PIECES = ("hash", "serialize", "parallel", "processes", "mpi", "memory", "persist", "cli")
 
 # The level sweep (plot b) runs on smaller arrays than the 400 MB tables: zstd -19 and zlib -9
 # run at a few MB/s here. Levels at or above SLOW_LEVEL are timed once, the others take medians.
@@ -422,6 +424,172 @@ def piece_processes(build, runs, _tmp):
          ("ratio", "r"), ("goal", "l")], rows))
 
 
+def per_second(x):
+    """A rate: 1.23 M/s or 456 k/s."""
+    return f"{x / 1e6:.2f} M/s" if x >= 1e6 else f"{x / 1e3:.0f} k/s"
+
+
+def mpirun(np, *cmd):
+    """An Open MPI job of np processes here, more processes than CPUs allowed."""
+    as_root = ["--allow-run-as-root"] if os.geteuid() == 0 else []
+    return ["mpirun", "--oversubscribe", *as_root, "-np", np, *cmd]
+
+
+def median_json(outs):
+    """The median of every number over several runs' JSON objects (the same keys in each)."""
+    first = outs[0]
+    if isinstance(first, dict):
+        return {k: median_json([o[k] for o in outs]) for k in first}
+    if isinstance(first, (int, float)) and not isinstance(first, bool):
+        return statistics.median(outs)
+    return first
+
+
+def piece_mpi(build, runs, _tmp):
+    bench = build / "benchmarks/mpi/joblib_bench_mpi"
+    if not bench.exists() or not shutil.which("mpirun"):
+        log(f"{bench} or mpirun missing (no MPI when the build was configured?): mpi skipped")
+        return
+    anchor = [PY, "-m", "mpi4py.futures", "benchmarks/mpi/mpi4py_anchor.py"]
+    jobs = {"ours2": mpirun(2, bench), "ours3": mpirun(3, bench),
+            "threads2": [bench, "--threads-backend", "--threads", 2],
+            "py2": mpirun(2, *anchor), "py3": mpirun(3, *anchor)}
+    # Rounds of one run of each job, so that both sides of a ratio see the same load; medians.
+    outs = {k: [] for k in jobs}
+    for _ in range(runs):
+        for k, cmd in jobs.items():
+            outs[k].append(first_json(run([*cmd, "--runs", 1])))
+    m = {k: median_json(v) for k, v in outs.items()}
+    ours, ours3, threads, py2, py3 = (m[k] for k in ("ours2", "ours3", "threads2", "py2", "py3"))
+    cpus = os.cpu_count()
+
+    def eff(o, case):  # per computing worker, or per CPU where there are more workers than CPUs
+        b = o["busy"][case]
+        return b["work_s"] / (min(o["workers"], cpus) * b["wall_s"])
+
+    def eff_cell(o, case, chunk=False):
+        b = o["busy"][case]
+        extra = f", chunksize {b['chunksize']:,}" if chunk else ""
+        return f"{eff(o, case):.2f} ({b['wall_s'] * 1e3:,.0f} ms{extra})"
+
+    def tasks_per_s(o):
+        return o["tiny"]["tasks_per_s"]
+
+    labels = {"10us": "10 µs", "100us": "100 µs", "1ms": "1 ms"}
+    py_np, py = max(((2, py2), (3, py3)), key=lambda x: tasks_per_s(x[1]))
+    rows = [
+        [f"{ours['tiny']['n']:,} tiny tasks (`i * 2`), auto batching: throughput, 2 ranks × "
+         "1 thread vs mpi4py's better of -np 2 and -np 3", per_second(tasks_per_s(ours)),
+         f"mpi4py -np {py_np}: {per_second(tasks_per_s(py))} "
+         f"(chunksize {py['tiny']['chunksize']:,})",
+         f"{tasks_per_s(ours) / tasks_per_s(py):.1f}× mpi4py", "≥ 20×"],
+        ["same, 3 processes each (ours: 3 computing ranks; mpi4py: master + 2 workers)",
+         per_second(tasks_per_s(ours3)), f"mpi4py -np 3: {per_second(tasks_per_s(py3))}",
+         f"{tasks_per_s(ours3) / tasks_per_s(py3):.1f}× mpi4py", ""],
+    ]
+    for case in ("1ms", "100us", "10us"):
+        rows.append([f"{ours['busy'][case]['n']:,} tasks of {labels[case]} (spinning): "
+                     "efficiency (wall time), 2 computing workers each (ours -np 2, mpi4py "
+                     "-np 3)", eff_cell(ours, case), f"mpi4py: {eff_cell(py3, case, True)}",
+                     f"{eff(ours, case) / eff(py3, case):.2f}× mpi4py",
+                     "≥ 1×" if case == "1ms" else ""])
+    rows += [
+        [f"1 ms tasks, 3 processes each (ours -np 3: 3 computing ranks on {cpus} CPUs; "
+         "efficiency per CPU)", eff_cell(ours3, "1ms"), f"mpi4py: {eff_cell(py3, '1ms')}",
+         f"{eff(ours3, '1ms') / eff(py3, '1ms'):.2f}× mpi4py", ""],
+        ["1 ms tasks, against mpi4py -np 2 (master + 1 worker)", eff_cell(ours, "1ms"),
+         f"mpi4py: {eff_cell(py2, '1ms', True)}",
+         f"{eff(ours, '1ms') / eff(py2, '1ms'):.2f}× mpi4py", ""],
+    ]
+    for case in ("10us", "100us", "1ms"):
+        rows.append([f"{ours['busy'][case]['n']:,} tasks of {labels[case]}: efficiency (wall "
+                     "time), 2 ranks × 1 thread vs the thread backend at n_jobs = 2",
+                     eff_cell(ours, case), f"threads: {eff_cell(threads, case)}",
+                     f"{eff(ours, case) / eff(threads, case):.2f}× threads", "≥ 0.9×"])
+    rows.append(["tiny tasks: throughput, 2 ranks × 1 thread vs the thread backend at "
+                 "n_jobs = 2", per_second(tasks_per_s(ours)),
+                 f"threads: {per_second(tasks_per_s(threads))}",
+                 f"{tasks_per_s(ours) / tasks_per_s(threads):.2f}× threads", ""])
+    main = table([("case", "l"), ("joblib-cpp, backend::mpi", "r"), ("anchor", "r"),
+                  ("ratio", "r"), ("goal", "l")], rows)
+    coordinator = coordinator_table(ours, ours3)
+    replace_block("BENCHMARKS.md", "mpi", f"{stamp(runs)}\n\n{main}\n\n{coordinator}")
+    replace_block("SCALING.md", "scaling",
+                  f"{stamp(runs)}\n\n{coordinator}\n\n{scaling_table(ours)}")
+
+
+def broadcast_us(c):
+    """What the final broadcast (a pair of MPI_Bcast per batch) adds per batch, in µs."""
+    return c["batch_size_1_all_ranks"]["us_per_batch"] - c["batch_size_1"]["us_per_batch"]
+
+
+def coordinator_table(o2, o3):
+    """Rank 0's figures with batches of one empty task, at -np 2 and -np 3."""
+    def row(label, f):
+        return [label, f(o2["coordinator"]), f(o3["coordinator"])]
+
+    one, sixteen = "batch_size_1", "batch_size_16"
+    rows = [
+        row(f"{o2['coordinator'][one]['n']:,} empty tasks, batch_size = 1, results on rank 0: "
+            "batches/s", lambda c: per_second(c[one]["batches_per_s"])),
+        row("same: wall time per batch", lambda c: f"{c[one]['us_per_batch']:.2f} µs"),
+        row("same: rank 0's CPU time per batch (served, or run by itself)",
+            lambda c: f"{c[one]['rank0_cpu_us_per_batch']:.2f} µs"),
+        row("same: batches rank 0 ran itself",
+            lambda c: f"{100 * c[one]['rank0_task_share']:.0f} %"),
+        row("same: batches served to the other ranks, per second",
+            lambda c: per_second(c[one]["served_batches_per_s"])),
+        row("batch_size = 16: wall time per batch (share rank 0 ran itself)",
+            lambda c: f"{c[sixteen]['us_per_batch']:.2f} µs "
+                      f"({100 * c[sixteen]['rank0_task_share']:.0f} %)"),
+        row("batch_size = 1, results to every rank: wall time per batch",
+            lambda c: f"{c['batch_size_1_all_ranks']['us_per_batch']:.2f} µs"),
+        row("the final broadcast's part of that (a pair of `MPI_Bcast` per batch)",
+            lambda c: f"{broadcast_us(c):.2f} µs"),
+        ["raw MPI round trip, rank 0 → rank r → rank 0 (24 B, `MPI_Send` / `MPI_Recv`, the "
+         "slowest r)", f"{o2['round_trip_us']:.2f} µs", f"{o3['round_trip_us']:.2f} µs"],
+    ]
+    return table([("coordinator (backend::mpi, 1 thread per rank)", "l"), ("-np 2", "r"),
+                  ("-np 3", "r")], rows)
+
+
+# Ranks the scaling table projects to (docs/SCALING.md).
+SCALING_RANKS = (64, 1024, 10_000)
+
+
+def scaling_table(o2):
+    """On paper, for 1 ms tasks on 1 thread per rank, from two figures measured at -np 2: rank
+    0's CPU time per batch c and the final broadcast's cost per batch and tree step b. With R
+    ranks and batches of duration B, rank 0 serves R / B batches per second, which keeps it busy
+    R c / B of its time, and a rank's reply can wait up to R c behind the others'; the final
+    broadcast takes R log2(R) b / B seconds per second of computing (docs/SCALING.md)."""
+    c = o2["coordinator"]["batch_size_1"]["rank0_cpu_us_per_batch"] * 1e-6
+    b = broadcast_us(o2["coordinator"]) * 1e-6
+    task = 1e-3
+
+    def duration(seconds):  # a batch duration and its tasks of 1 ms
+        tasks = max(1, round(seconds / task))
+        return f"{seconds * 1e3:,.1f} ms ({tasks:,} task{'s' if tasks > 1 else ''})"
+
+    rows = []
+    for r in SCALING_RANKS:
+        target = max(2e-3, 20e-6 * r)  # target_batch_time(R), ranks_call.hpp
+        steps = (r - 1).bit_length()  # ⌈log2 R⌉
+        rows.append([f"{r:,}", duration(target), f"{r / target:,.0f}",
+                     f"{100 * r * c / target:.1f} %", f"{r * steps * b / target:.2f} s",
+                     duration(max(task, 10 * r * c)), duration(max(task, 9 * r * steps * b)),
+                     f"{r * 8 / task / 1e6:,.1f} MB/s / {r * 1e6 / task / 1e9:,.0f} GB/s"])
+    return (f"On paper, from c = {c * 1e6:.2f} µs (rank 0's CPU time per batch) and "
+            f"b = {b * 1e6:.2f} µs (the final broadcast per batch, one tree step) at -np 2 "
+            "above; 1 ms tasks, 1 thread per rank:\n\n" + table(
+                [("ranks R", "r"), ("B = target_batch_time(R)", "r"),
+                 ("batches/s into rank 0 (R / B)", "r"), ("rank 0 serving (R c / B)", "r"),
+                 ("final broadcast per second computed (R ⌈log2 R⌉ b / B)", "r"),
+                 ("B for 90 %: replies (R c ≤ B / 10)", "r"),
+                 ("B for 90 %: with the final broadcast (≤ 1/9 of computing)", "r"),
+                 ("results into rank 0, 8 B / 1 MB per task", "r")], rows))
+
+
 def piece_memory(build, runs, _tmp):
     med = gbench(build / "benchmarks/memory/joblib_bench_memory", runs)
     py = first_json(run([PY, "benchmarks/memory/memory_anchor.py"]))
@@ -675,13 +843,14 @@ def main():
 
     start = time.perf_counter()
     paragraph = machine(build)
-    for doc in ("BENCHMARKS.md", "benchmarks/serialize.md", "benchmarks/persist.md",
-                "benchmarks/cli.md"):
+    for doc in ("BENCHMARKS.md", "SCALING.md", "benchmarks/serialize.md",
+                "benchmarks/persist.md", "benchmarks/cli.md"):
         replace_block(doc, "machine", paragraph)
     with tempfile.TemporaryDirectory(prefix="jlreport",
                                      dir=os.environ.get("TMPDIR", "/tmp")) as tmp:
         pieces = {"hash": piece_hash, "serialize": piece_serialize, "parallel": piece_parallel,
-                  "processes": piece_processes, "memory": piece_memory, "persist": piece_persist,
+                  "processes": piece_processes, "mpi": piece_mpi, "memory": piece_memory,
+                  "persist": piece_persist,
                   "cli": functools.partial(piece_cli, sweep_mb=args.sweep_mb)}
         for piece in PIECES:  # in this order, whatever the order of --only
             if piece in only:
