@@ -71,12 +71,7 @@ struct result_header {
   std::uint64_t count = 0;
   std::uint64_t failed = 0;        // 1: the bytes are a transported_exception; 2: dropped
   std::uint64_t failed_index = 0;  // the task that threw, when failed
-  std::uint64_t run_ns = 0;        // how long the batch ran on its rank (auto batching)
 };
-
-/// The final broadcast sends the batches' values in groups of about this many bytes: one
-/// MPI_Bcast per group, not per batch.
-inline constexpr std::size_t broadcast_group_bytes = std::size_t{16} << 20;
 
 /// How the call ended, as rank 0 broadcasts it.
 struct call_outcome {
@@ -106,6 +101,7 @@ class ranks_call {
   struct in_flight {
     std::size_t first = 0;
     std::size_t count = 0;
+    clock::time_point started{};  // sent, or when the batch before it on its rank came back
   };
 
   struct batch_bytes {
@@ -121,16 +117,13 @@ class ranks_call {
   // Runs a batch here: a message for rank 0, header first.
   std::vector<std::byte> run_batch(std::size_t first, std::size_t count) {
     std::vector<std::byte> bytes(sizeof(result_header));
-    result_header h{0, first, count, 0, 0, 0};
-    const auto start = clock::now();
+    result_header h{0, first, count, 0, 0};
     if (std::optional<failed_task> f = call_.run(first, count, bytes)) {
       bytes.resize(sizeof(result_header));
       joblib::detail::write_value(f->exception, bytes, nullptr);
       h.failed = 1;
       h.failed_index = f->index;
     }
-    h.run_ns = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count());
     h.size = bytes.size();
     std::memcpy(bytes.data(), &h, sizeof h);
     return bytes;
@@ -169,7 +162,7 @@ class ranks_call {
           over = true;
         } else if (c.kind == command::drop) {
           for (const command& dropped : queue) {
-            send_result({sizeof(result_header), dropped.first, dropped.count, 2, 0, 0});
+            send_result({sizeof(result_header), dropped.first, dropped.count, 2, 0});
           }
           queue.clear();
         } else {
@@ -269,7 +262,7 @@ class ranks_call {
       size = std::max<std::size_t>(
           1, std::min(size, remaining / (2 * static_cast<std::size_t>(ranks_))));
     }
-    in_flight b{next_, std::min(size, call_.total - next_)};
+    in_flight b{next_, std::min(size, call_.total - next_), clock::now()};
     next_ += b.count;
     ++batches_;
     return b;
@@ -305,6 +298,8 @@ class ranks_call {
     }
     const in_flight b = flights.front();
     flights.pop_front();
+    const auto now = clock::now();
+    if (!flights.empty()) flights.front().started = now;  // it waited behind this one
     if (h.failed == 2) {
       // Dropped after the call failed: nothing ran.
     } else if (h.failed != 0) {
@@ -314,7 +309,7 @@ class ranks_call {
         drop_queued();
       }
     } else {
-      adapt_batch_size(b, h);
+      adapt_batch_size(b, now);
       completed_ += b.count;
       store(b.first, b.count, body_of(bytes));
       if (!call_.results_on_root_only && !call_.void_results) {
@@ -324,12 +319,13 @@ class ranks_call {
     if (r != 0) top_up(r);
   }
 
-  // Auto batching: move the batch size toward what takes target_batch_time, from how long the
-  // batch ran on its rank (the time until rank 0 sees its result would count rank 0's own
-  // batches in, and shrink other ranks' batches).
-  void adapt_batch_size(const in_flight& b, const result_header& h) {
+  // Auto batching: move the batch size toward what takes target_batch_time, as rank 0 sees it:
+  // from when the batch could start until its result is here, the round trip and rank 0's
+  // own delays included (a rank whose results come back late gets smaller batches, so the
+  // call does not end waiting for one large batch).
+  void adapt_batch_size(const in_flight& b, clock::time_point now) {
     if (options_.batch_size.value_or(0) != 0) return;
-    const double took = static_cast<double>(h.run_ns) * 1e-9;
+    const double took = std::chrono::duration<double>(now - b.started).count();
     const double ideal =
         took > 0 ? static_cast<double>(b.count) * target_.count() / took : 2 * batch_size_;
     batch_size_ = std::clamp((batch_size_ + ideal) / 2, 1.0, 2 * batch_size_);
@@ -368,7 +364,10 @@ class ranks_call {
   }
 
   // Every batch's values from rank 0 to the other ranks, in input order: a table of the
-  // batches (first task, count, bytes), then their values in groups of consecutive batches.
+  // batches (first task, count, bytes), then one broadcast per batch, from where rank 0 keeps
+  // it, into one buffer the other ranks reuse. Concatenating batches into fewer broadcasts
+  // would cost a copy into fresh memory on every rank, and first touches of fresh pages cost
+  // more than the broadcasts saved.
   void share_results(std::size_t batches) {
     if (batches == 0) return;
     std::vector<std::uint64_t> table(3 * batches);
@@ -383,44 +382,23 @@ class ranks_call {
     }
     broadcast(comm_, 0, reinterpret_cast<std::byte*>(table.data()),
               table.size() * sizeof(std::uint64_t));
-    std::vector<std::byte> group;
-    for (std::size_t i = 0; i < batches;) {
-      std::size_t end = i;
-      std::size_t bytes = 0;
-      while (end < batches && (end == i || bytes < broadcast_group_bytes)) {
-        bytes += static_cast<std::size_t>(table[3 * end + 2]);
-        ++end;
-      }
+    std::vector<std::byte> buffer;
+    for (std::size_t i = 0; i < batches; ++i) {
+      const auto size = static_cast<std::size_t>(table[3 * i + 2]);
       std::byte* data = nullptr;
-      if (rank_ == 0 && end == i + 1) {
-        data = kept_[i].bytes.data() + sizeof(result_header);  // alone: sent from where it is
-      } else {
-        group.resize(bytes);
-        data = group.data();
-        if (rank_ == 0) {
-          std::size_t at = 0;
-          for (std::size_t k = i; k < end; ++k) {
-            const auto values = body_of(kept_[k].bytes);
-            std::copy(values.begin(), values.end(),
-                      group.begin() + static_cast<std::ptrdiff_t>(at));
-            at += values.size();
-          }
-        }
-      }
-      broadcast(comm_, 0, data, bytes);
-      if (rank_ != 0) {
-        std::size_t at = 0;
-        for (std::size_t k = i; k < end; ++k) {
-          const auto size = static_cast<std::size_t>(table[3 * k + 2]);
-          store(static_cast<std::size_t>(table[3 * k]), static_cast<std::size_t>(table[3 * k + 1]),
-                std::span<const std::byte>(data + at, size));
-          at += size;
-        }
-      }
       if (rank_ == 0) {
-        for (std::size_t k = i; k < end; ++k) kept_[k].bytes = {};  // sent: free it now
+        data = kept_[i].bytes.data() + sizeof(result_header);
+      } else {
+        if (buffer.size() < size) buffer.resize(size);
+        data = buffer.data();
       }
-      i = end;
+      broadcast(comm_, 0, data, size);
+      if (rank_ == 0) {
+        kept_[i].bytes = {};  // sent: free it now
+      } else {
+        store(static_cast<std::size_t>(table[3 * i]), static_cast<std::size_t>(table[3 * i + 1]),
+              std::span<const std::byte>(data, size));
+      }
     }
   }
 
