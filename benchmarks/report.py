@@ -519,7 +519,7 @@ def piece_mpi(build, runs, _tmp):
 
 
 def broadcast_us(c):
-    """What the final broadcast (a pair of MPI_Bcast per batch) adds per batch, in µs."""
+    """What the final broadcast (one MPI_Bcast per batch) adds per batch, in µs."""
     return c["batch_size_1_all_ranks"]["us_per_batch"] - c["batch_size_1"]["us_per_batch"]
 
 
@@ -544,7 +544,7 @@ def coordinator_table(o2, o3):
                       f"({100 * c[sixteen]['rank0_task_share']:.0f} %)"),
         row("batch_size = 1, results to every rank: wall time per batch",
             lambda c: f"{c['batch_size_1_all_ranks']['us_per_batch']:.2f} µs"),
-        row("the final broadcast's part of that (a pair of `MPI_Bcast` per batch)",
+        row("the final broadcast's part of that (one `MPI_Bcast` per batch)",
             lambda c: f"{broadcast_us(c):.2f} µs"),
         ["raw MPI round trip, rank 0 → rank r → rank 0 (24 B, `MPI_Send` / `MPI_Recv`, the "
          "slowest r)", f"{o2['round_trip_us']:.2f} µs", f"{o3['round_trip_us']:.2f} µs"],
