@@ -249,6 +249,10 @@ class parallel_call final : runner_host {
       errors_.capture(std::make_exception_ptr(cancelled_error("joblib: parallel call cancelled")));
       return false;
     }
+    // A generator's window is checked and a batch taken as one step: two runners that both saw
+    // the last free place would otherwise both take a batch and overrun pre_dispatch.
+    std::unique_lock<std::mutex> window_lock;
+    if (settings_.window != 0) window_lock = std::unique_lock(window_mutex_);
     if (window_full()) return false;
     try {
       if (!dispenser_.take(b)) return false;
@@ -458,6 +462,7 @@ class parallel_call final : runner_host {
 
   std::conditional_t<direct_list, std::vector<result_type>, std::monostate> out_{};
   std::mutex results_mutex_;
+  std::mutex window_mutex_;  // generators: see next_batch
   std::map<std::size_t, batch_results> ordered_;
   std::vector<batch_results> unordered_;
   batch_results current_{};
