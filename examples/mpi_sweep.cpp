@@ -53,15 +53,15 @@ int main(int argc, char** argv) {
     const auto start = std::chrono::steady_clock::now();
     const std::vector<double> result =
         joblib::parallel({.n_jobs = 2, .backend = joblib::backend::mpi})(
-            grid | std::views::transform([&](const point& p) {
-              return joblib::delayed(cached_simulate)(p, steps);
-            }));
+            grid | std::views::transform(
+                       [&](const point& p) { return joblib::delayed(cached_simulate)(p, steps); }));
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     if (mpi.rank() == 0) {
-      std::printf("round %d on %d ranks: %zu points in %.3f s (%s); x(rate 0.5, damping 0) = %.4f\n",
-                  round, mpi.size(), result.size(), took.count(),
-                  round == 1 ? "computed unless cached by an earlier run" : "loaded from the cache",
-                  result[0]);
+      std::printf(
+          "round %d on %d ranks: %zu points in %.3f s (%s); x(rate 0.5, damping 0) = %.4f\n", round,
+          mpi.size(), result.size(), took.count(),
+          round == 1 ? "computed unless cached by an earlier run" : "loaded from the cache",
+          result[0]);
       joblib::dump(result, cache / "sweep.jl");
     }
     // The results are the same on every rank: check one against a local computation.
